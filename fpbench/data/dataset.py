@@ -1,0 +1,52 @@
+"""FaceDataset: the records of a manifest and their aligned crops in the canonical image space."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import torch
+
+from ..images import from_uint8, read_image
+
+#: Roles a face can play in a protocol.
+ROLES = ("source", "target", "gallery", "probe", "distractor", "train")
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    """One aligned face. ``crops`` maps crop size (112, 256, ...) to the aligned image file."""
+
+    id: str
+    identity: str
+    role: str
+    split: str = "test"
+    crops: dict[int, Path] = field(default_factory=dict)
+    attributes: dict[str, int] = field(default_factory=dict)  # CelebA-style names, values -1 / 1
+    sha256: str = ""  # of the source image the crop was made from
+
+
+@dataclass
+class FaceDataset:
+    """A prepared dataset: records plus the manifest hash that run cards record."""
+
+    name: str
+    manifest_sha256: str
+    records: list[FaceRecord]
+    attribute_source: str = ""  # where attribute labels come from (dataset labels, hand-set, model)
+
+    def select(self, role: str | None = None, split: str | None = None) -> list[FaceRecord]:
+        return [r for r in self.records if (role is None or r.role == role) and (split is None or r.split == split)]
+
+    def by_id(self, ids: Iterable[str]) -> list[FaceRecord]:
+        index = {r.id: r for r in self.records}
+        return [index[i] for i in ids]
+
+    def images(self, records: Sequence[FaceRecord], size: int = 112) -> torch.Tensor:
+        """Canonical batch (N, 3, size, size) of the records' aligned crops."""
+        if not records:
+            return torch.zeros(0, 3, size, size)
+        missing = [r.id for r in records if size not in r.crops]
+        if missing:
+            raise KeyError(f"{self.name}: no {size}px crops for {missing[:3]}...; re-prepare the dataset with that size")
+        return torch.cat([from_uint8(read_image(r.crops[size])) for r in records])

@@ -1,0 +1,8 @@
+"""Face recognition models: plain PyTorch architectures with weights converted from registry packages."""
+from .catalog import ZOO, MissingWeights, WeightsMismatch, ZooEntry, fetch, is_fetched, load, register, state_dict_sha256
+from .model import FaceModel, InputSpec, ModelCard
+
+__all__ = [
+    "ZOO", "ZooEntry", "FaceModel", "InputSpec", "ModelCard", "MissingWeights", "WeightsMismatch",
+    "fetch", "is_fetched", "load", "register", "state_dict_sha256",
+]
