@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from .errors import BadInput
+
 #: ArcFace / insightface 5-point template (left eye, right eye, nose tip, left and right mouth corners)
 #: for a 112x112 crop, in pixel coordinates (x, y).
 ARCFACE_TEMPLATE_112 = np.array(
@@ -27,7 +29,7 @@ ARCFACE_TEMPLATE_112 = np.array(
 )
 
 
-class ImageError(ValueError):
+class ImageError(BadInput):
     """An image file that cannot be read as a picture."""
 
 

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import atomic_path, file_sha256, subdir
+from .errors import FpbenchError
 
 
-class FetchError(RuntimeError):
+class FetchError(FpbenchError):
     """A package could not be fetched or failed verification (the message is one actionable line)."""
 
 

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Callable, Generic, TypeVar
 
+from .errors import BadInput
+
 T = TypeVar("T")
 
 
-class UnknownName(KeyError):
+class UnknownName(BadInput, KeyError):
     """A name that is not registered; ``str()`` lists the valid ones."""
 
     def __str__(self) -> str:  # KeyError would quote the message

@@ -15,16 +15,17 @@ import torch
 import torch.nn as nn
 
 from ..cache import atomic_path, subdir
+from ..errors import FpbenchError
 from ..packages import Package
 from ..registry import Registry
 from .model import FaceModel, ModelCard
 
 
-class MissingWeights(RuntimeError):
+class MissingWeights(FpbenchError):
     """Weights are not in the cache yet; the message names the command that fetches them."""
 
 
-class WeightsMismatch(RuntimeError):
+class WeightsMismatch(FpbenchError):
     """Converted or user-supplied weights do not match the expected sha256 or key layout."""
 
 
