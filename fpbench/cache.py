@@ -23,6 +23,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def cache_dir() -> Path:
     """The cache root (``$FPBENCH_CACHE`` or ``~/.cache/fpbench``); created on first use."""
     root = Path(os.environ.get("FPBENCH_CACHE") or Path.home() / ".cache" / "fpbench").expanduser()
@@ -44,6 +48,7 @@ def atomic_path(dest: str | Path) -> Iterator[Path]:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; cache entries are ordinary files
     try:
         yield Path(tmp)
         os.replace(tmp, dest)

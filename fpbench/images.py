@@ -49,7 +49,7 @@ def check_canonical(x: torch.Tensor) -> torch.Tensor:
 
 def from_uint8(arr: np.ndarray) -> torch.Tensor:
     """HWC or NHWC uint8 RGB array -> canonical NCHW float batch."""
-    t = torch.from_numpy(np.ascontiguousarray(arr))
+    t = torch.from_numpy(np.array(arr, copy=True))
     if t.ndim == 3:
         t = t.unsqueeze(0)
     return t.permute(0, 3, 1, 2).float().div(255.0)
