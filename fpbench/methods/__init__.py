@@ -5,3 +5,5 @@ from .base import Method, ProtectContext
 METHODS: Registry[type[Method]] = Registry("method", "fpbench.methods")
 
 __all__ = ["METHODS", "Method", "ProtectContext"]
+
+from . import erasablemask, gmaa, gradient  # noqa: E402,F401  registers the built-in methods

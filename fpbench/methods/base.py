@@ -12,7 +12,13 @@ from typing import Any, ClassVar, Sequence
 import torch
 
 from ..data.dataset import FaceDataset
+from ..errors import BadInput
 from ..zoo.model import FaceModel
+
+#: White-box surrogates of the built-in methods when a run names none: three embedded zoo models, so that
+#: the others (mobilefacenet = the `arcface` fallback, hse-faceres, hse-faceres-deep, mobileface256) stay
+#: black boxes, as the papers train on three models and test on the rest.
+DEFAULT_SURROGATES = ("sface", "mfn512", "dlib-resnet29")
 
 #: What a method may need from the runner.
 NEEDS = ("surrogates", "target_images", "source_embeddings", "training")
@@ -43,17 +49,33 @@ class Method:
     name: ClassVar[str] = ""
     needs: ClassVar[frozenset[str]] = frozenset()
     reversible: ClassVar[bool] = False
+    #: run-level options ("profile", "seed") the runner passes to the constructor unless given as params
+    run_options: ClassVar[frozenset[str]] = frozenset()
+    #: white-box models used when the run names none (say so in the method's docstring)
+    default_surrogates: ClassVar[tuple[str, ...]] = ()
+    #: parameters and their defaults, for methods that take ``**params`` (see ``merge_params``)
+    defaults: ClassVar[dict[str, Any]] = {}
     version: ClassVar[str] = "1"  # bump when the algorithm changes, to invalidate cached outputs
 
     def __init__(self, **params: Any) -> None:
         self.params = params
 
+    @classmethod
+    def merge_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """``defaults`` updated with the given params (None means default); unknown names are a BadInput."""
+        unknown = set(params) - set(cls.defaults)
+        if unknown:
+            raise BadInput(f"unknown parameter(s) {sorted(unknown)} for {cls.name}; valid: {sorted(cls.defaults)}")
+        return {**cls.defaults, **{k: v for k, v in params.items() if v is not None}}
+
     def card(self) -> dict[str, Any]:
         """Name, version and parameters; hashed into every cache key of this method's outputs."""
         return {"method": self.name, "version": self.version, "params": dict(sorted(self.params.items()))}
 
-    def fit(self, train: FaceDataset, surrogates: Sequence[FaceModel], device: torch.device) -> None:
-        """Learn from training data (methods that need ``"training"``)."""
+    def fit(self, train: FaceDataset, surrogates: Sequence[FaceModel], device: torch.device,
+            target: torch.Tensor | None = None, target_id: str = "") -> None:
+        """Learn from training data (methods that need ``"training"``), toward ``target`` when the method
+        is trained per impersonation target."""
 
     def protect(self, x: torch.Tensor, ctx: ProtectContext) -> torch.Tensor:
         raise NotImplementedError

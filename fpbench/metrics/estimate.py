@@ -17,6 +17,10 @@ class Estimate:
     hi: float
     n: int
 
+    def scaled(self, factor: float) -> "Estimate":
+        """The same estimate in other units (e.g. ``scaled(100)`` for percent)."""
+        return Estimate(self.value * factor, self.lo * factor, self.hi * factor, self.n)
+
     def to_dict(self) -> dict:
         return asdict(self)
 

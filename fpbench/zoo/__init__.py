@@ -6,3 +6,7 @@ __all__ = [
     "ZOO", "ZooEntry", "FaceModel", "InputSpec", "ModelCard", "MissingWeights", "WeightsMismatch",
     "fetch", "is_fetched", "load", "register", "state_dict_sha256",
 ]
+
+from . import hse, mobilefacenet  # noqa: E402,F401  registers the embedded models
+from . import dlib, mfn512, sface  # noqa: E402,F401  registers the embedded models
+from . import user  # noqa: E402,F401  registers the paper models and user-added weights (after the embedded ones)

@@ -63,8 +63,10 @@ class FaceModel(nn.Module):
         spec = card.input
         c = [2, 1, 0] if spec.channels == "BGR" else [0, 1, 2]
         self.register_buffer("_order", torch.tensor(c), persistent=False)
-        self.register_buffer("_mean", torch.tensor(spec.mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("_std", torch.tensor(spec.std).view(1, 3, 1, 1), persistent=False)
+        # (x * scale - mean) / std as one fused x * gain + bias pass
+        mean, std = (torch.tensor(v, dtype=torch.float64).view(1, 3, 1, 1) for v in (spec.mean, spec.std))
+        self.register_buffer("_gain", (spec.scale / std).float(), persistent=False)
+        self.register_buffer("_bias", (-mean / std).float(), persistent=False)
 
     @property
     def spec(self) -> InputSpec:
@@ -78,7 +80,7 @@ class FaceModel(nn.Module):
             x = F.interpolate(x, size=(spec.size, spec.size), mode=spec.resize, align_corners=False, antialias=False)
         if spec.channels == "BGR":
             x = x.index_select(1, self._order)
-        return (x * spec.scale - self._mean) / self._std
+        return torch.addcmul(self._bias, x, self._gain)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.backbone(self.preprocess(x)).flatten(1), dim=1)
@@ -86,9 +88,9 @@ class FaceModel(nn.Module):
 
 def arcface_to_dlib_chip(x: torch.Tensor, size: int) -> torch.Tensor:
     """Warp canonical ArcFace crops to dlib face chips with the fixed similarity transform of
-    ``fpbench.zoo.dlib.chip_theta`` (border pixels repeat outside the crop)."""
+    ``fpbench.zoo.dlib.chip_theta`` (zeros outside the crop: closer to dlib's own chips than border)."""
     from .dlib import chip_theta  # the transform lives with the model that needs it
 
-    theta = chip_theta(x.shape[-1], size).to(x).expand(x.shape[0], 2, 3)
-    grid = F.affine_grid(theta, [x.shape[0], 3, size, size], align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    theta = chip_theta(x.shape[-1], size).to(x)
+    grid = F.affine_grid(theta, [1, 3, size, size], align_corners=False).expand(x.shape[0], -1, -1, -1)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

@@ -1,0 +1,61 @@
+"""Argument types shared by commands: fractions like 8/255, key=value parameters, comma lists."""
+from __future__ import annotations
+
+import argparse
+from fractions import Fraction
+from typing import Any
+
+
+def number(text: str) -> float:
+    """A float that may be written as a fraction (``8/255``)."""
+    try:
+        return float(Fraction(text)) if "/" in text else float(text)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def non_negative(text: str) -> float:
+    value = number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def comma_list(text: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("empty list")
+    return items
+
+
+def key_value(text: str) -> tuple[str, Any]:
+    """``name=value`` with value parsed as bool, number (fractions allowed) or string."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    key, raw = text.split("=", 1)
+    return key.strip(), parse_value(raw.strip())
+
+
+def parse_value(raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    try:
+        return int(raw)
+    except ValueError:
+        pass
+    try:
+        return number(raw)
+    except argparse.ArgumentTypeError:
+        return raw

@@ -1,0 +1,78 @@
+"""`fpbench run`: one method against one or more targets through the processing channel."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from ..runner import Runner
+from ..spec import GOALS, PROFILES, RunSpec
+from ..transforms import DEFAULT_CHANNEL
+from .options import comma_list, key_value, non_negative, number, positive_int
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="protect a dataset with a method and measure it against targets",
+                       description="Protect the dataset's test faces with METHOD and report ASR/PSR (and ESR for "
+                                   "reversible methods) per target and transform, with 95%% bootstrap CIs.")
+    p.add_argument("--method", required=True, help="protection method (see `fpbench list methods`)")
+    p.add_argument("--target", dest="targets", action="append", required=True,
+                   help="face recognition target; repeat for several (see `fpbench list targets`)")
+    p.add_argument("--dataset", default="mini", help="dataset (default: mini, the embedded set)")
+    p.add_argument("--transform", dest="transforms", action="append",
+                   help="processing between protection and recognition, e.g. jpeg50; repeat for several")
+    p.add_argument("--channel", action="store_true", help=f"evaluate the full channel: {', '.join(DEFAULT_CHANNEL)}")
+    p.add_argument("--goal", choices=GOALS, default="impersonate")
+    p.add_argument("--surrogate", type=comma_list, default=[], help="white-box model(s) for the method: a,b,c")
+    p.add_argument("--profile", choices=PROFILES, default="mini", help="mini: CPU minutes; paper: the paper's settings")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--out", type=Path, default=Path("runs"), help="where run directories are written")
+    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--eps", type=non_negative, help="perturbation budget in [0,1] units, e.g. 8/255")
+    p.add_argument("--steps", type=positive_int, help="attack iterations")
+    p.add_argument("--alpha", type=non_negative, help="attack step size, e.g. 1/255")
+    p.add_argument("--param", type=key_value, action="append", default=[], metavar="NAME=VALUE",
+                   help="any other method parameter")
+    p.add_argument("--far", type=number, default=0.01, help="FAR of the success threshold (default 0.01)")
+    p.add_argument("--no-quality", action="store_true", help="skip LPIPS/SSIM/PSNR/FID")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=handle)
+
+
+def spec_from_args(args: argparse.Namespace) -> RunSpec:
+    params = dict(args.param)
+    for key in ("eps", "steps", "alpha"):
+        if getattr(args, key) is not None:
+            params[key] = getattr(args, key)
+    transforms = list(DEFAULT_CHANNEL) if args.channel else (args.transforms or ["identity"])
+    return RunSpec(method=args.method, targets=tuple(args.targets), dataset=args.dataset,
+                   transforms=tuple(transforms), goal=args.goal, surrogates=tuple(args.surrogate),
+                   params=params, profile=args.profile, seed=args.seed, device=args.device,
+                   batch_size=args.batch_size, far=args.far, quality=not args.no_quality)
+
+
+def handle(args: argparse.Namespace) -> int:
+    console = Console()
+    result = Runner(spec_from_args(args), args.out, progress=not args.quiet).execute()
+    show_result(console, result)
+    return 0
+
+
+def show_result(console: Console, result) -> None:
+    card = result.card
+    title = f"{card['method']['method']} on {card['dataset']['name']} ({card['spec']['goal']}, FAR {card['spec']['far']})"
+    console.print(result.table(), highlight=False)
+    console.print(f"[bold]{escape(title)}[/]; cells: success rate % [95% bootstrap CI], n = {card['dataset']['pairs']} pairs")
+    if card["white_box"]:
+        console.print(escape(f"white-box (also a surrogate): {', '.join(card['white_box'])}"))
+    if not result.quality.empty:
+        q = result.quality.select_dtypes("number").mean()
+        console.print("image quality (protected vs clean, mean): " + ", ".join(f"{k} {v:.4g}" for k, v in q.items()))
+    for w in card["warnings"]:
+        console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
+    work = card["work"]
+    console.print(f"computed: {work['protected']} protected, {work['embedded']} embeddings "
+                  f"(the rest from the cache); run dir: {result.path}")

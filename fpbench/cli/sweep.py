@@ -1,0 +1,27 @@
+"""`fpbench sweep SPEC.yaml`: a grid of runs as one job, reusing every cache and skipping finished cells."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from ..sweep import load_sweep, run_sweep
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="run a grid of methods x seeds (each over targets x transforms) from a YAML spec")
+    p.add_argument("spec", type=Path, help="sweep YAML (see examples/)")
+    p.add_argument("--out", type=Path, help="output folder (default: the spec's `out`, else runs/<spec name>)")
+    p.add_argument("--device", help="override the spec's device")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    console = Console()
+    sweep = load_sweep(args.spec, out=args.out, device=args.device)
+    for cell, status in run_sweep(sweep, progress=not args.quiet):
+        console.print(f"{status:>8}  {cell}")
+    console.print(f"done: `fpbench table {sweep.out} --metric {sweep.table_metric}` shows the table")
+    return 0

@@ -1,0 +1,38 @@
+"""`fpbench table RUN_DIRS...`: aggregate finished runs into a paper-style table."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from ..results import load_runs
+from ..results.tables import AXES, FORMATS, METRICS, build_table, parse_metrics, render
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("table", help="aggregate run directories into a table (rich, csv, markdown, latex)")
+    p.add_argument("runs", nargs="+", type=Path, help="run directories, or folders of them (e.g. a sweep's output)")
+    p.add_argument("--metric", default="asr", help=f"one or more of {', '.join(METRICS)}, comma-separated (asr,esr)")
+    p.add_argument("--rows", choices=AXES, default="method")
+    p.add_argument("--cols", choices=AXES, default="target")
+    p.add_argument("--transform", help="keep only rows of this transform (e.g. jpeg50)")
+    p.add_argument("--format", choices=FORMATS, default="rich")
+    p.add_argument("--ci", action="store_true", help="show 95%% bootstrap confidence intervals")
+    p.add_argument("--caption", help="table title / LaTeX caption")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    runs = load_runs(args.runs)
+    if args.transform:
+        for r in runs:
+            r.scores = r.scores[r.scores["transform"] == args.transform]
+    table = build_table(runs, parse_metrics(args.metric), rows=args.rows, cols=args.cols)
+    out = render(table, args.format, ci=args.ci, title=args.caption)
+    console = Console()
+    if args.format == "rich":
+        console.print(out)
+    else:
+        print(out, end="")
+    return 0

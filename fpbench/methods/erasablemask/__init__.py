@@ -1,0 +1,16 @@
+"""ErasableMask (Shen et al., "ErasableMask: A Robust and Erasable Privacy Protection Scheme against
+Black-box Face Recognition Models"): an AttGAN-style generator whose perturbation encoder E_adv is trained
+with a meta-auxiliary attack over surrogate FR models, and a restorer R that erases the perturbation.
+
+Files: ``profiles`` (paper / mini settings and departures), ``networks``, ``losses``, ``meta_aux``
+(Algorithm 1), ``noise_pool``, ``train`` (three-stage curriculum, resumable), ``checkpoints`` (cache layout,
+lookup), ``method`` (the fpbench Method).
+"""
+from .checkpoints import TrainedModel, latest_checkpoint, load_model
+from .method import DEFAULT_SURROGATES, ErasableMask, Restorer
+from .profiles import PROFILES, Profile, get_profile
+
+__all__ = [
+    "ErasableMask", "Restorer", "TrainedModel", "DEFAULT_SURROGATES", "PROFILES", "Profile", "get_profile",
+    "latest_checkpoint", "load_model",
+]

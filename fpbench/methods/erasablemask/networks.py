@@ -1,0 +1,178 @@
+"""ErasableMask networks on an AttGAN-style conditional encoder/decoder (He et al., TIP 2019).
+
+* ``Encoder``: n conv 4x4 stride-2 blocks (BN + LeakyReLU), returning every layer's features.
+* ``Decoder``: n transposed-conv 4x4 stride-2 blocks (BN + ReLU, last one tanh) with the attribute code
+  tiled at the bottleneck and shortcut connections to the encoder; optional clean-domain injection.
+* ``Discriminator``: shared conv trunk (instance norm) with a real/fake head D_G and an attribute head D_att.
+* ``ErasableMaskNets``: G_enc, G_dec, E_adv (eq. 6-7), restorer R and D in one module (one state dict).
+
+All images here are in [-1, 1]; ``adv_generate`` is the protected-face generator of eq. 6-7 with injection.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import torch
+import torch.nn as nn
+from torch.func import functional_call
+
+from .profiles import Profile
+
+
+def _conv_block(n_in: int, n_out: int, norm: str) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(n_in, n_out, 4, 2, 1, bias=norm == "none")]
+    if norm == "batch":
+        layers.append(nn.BatchNorm2d(n_out))
+    elif norm == "instance":
+        layers.append(nn.InstanceNorm2d(n_out, affine=True))
+    layers.append(nn.LeakyReLU(0.2))
+    return nn.Sequential(*layers)
+
+
+def _deconv_block(n_in: int, n_out: int, last: bool) -> nn.Sequential:
+    if last:
+        return nn.Sequential(nn.ConvTranspose2d(n_in, n_out, 4, 2, 1), nn.Tanh())
+    return nn.Sequential(nn.ConvTranspose2d(n_in, n_out, 4, 2, 1, bias=False), nn.BatchNorm2d(n_out), nn.ReLU())
+
+
+def encoder_widths(dim: int, n_layers: int, max_dim: int) -> list[int]:
+    return [min(dim * 2**i, max_dim) for i in range(n_layers)]
+
+
+class Encoder(nn.Module):
+    """x (N, 3, S, S) in [-1, 1] -> list of the n layers' feature maps (S/2 ... S/2^n)."""
+
+    def __init__(self, dim: int, n_layers: int, max_dim: int) -> None:
+        super().__init__()
+        widths = encoder_widths(dim, n_layers, max_dim)
+        self.layers = nn.ModuleList(_conv_block(a, b, "batch") for a, b in zip([3] + widths[:-1], widths))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        feats = []
+        for layer in self.layers:
+            x = layer(x)
+            feats.append(x)
+        return feats
+
+
+class Decoder(nn.Module):
+    """Features of an ``Encoder`` + attribute code (N, n_attrs) -> image in [-1, 1].
+
+    With ``clean`` features and ``gamma`` > 0 it runs a second, weight-sharing branch on them and fuses
+    ``(1 - gamma) * h + gamma * h_clean`` after every layer (clean-domain information injection).
+    """
+
+    def __init__(self, enc_widths: list[int], dim: int, n_layers: int, max_dim: int, n_attrs: int, shortcut_layers: int) -> None:
+        super().__init__()
+        self.n_attrs = n_attrs
+        self.shortcut_layers = min(shortcut_layers, n_layers - 1)
+        layers = []
+        n_in = enc_widths[-1] + n_attrs
+        for i in range(n_layers):
+            last = i == n_layers - 1
+            n_out = 3 if last else min(dim * 2 ** (n_layers - i - 1), max_dim)
+            layers.append(_deconv_block(n_in, n_out, last))
+            n_in = n_out + (enc_widths[n_layers - 2 - i] if i < self.shortcut_layers else 0)
+        self.layers = nn.ModuleList(layers)
+
+    def _inputs(self, feats: list[torch.Tensor], att: torch.Tensor) -> torch.Tensor:
+        z = feats[-1]
+        tile = att.view(att.shape[0], -1, 1, 1).expand(-1, -1, z.shape[2], z.shape[3]).to(z)
+        return torch.cat([z, tile], dim=1)
+
+    def _shortcut(self, h: torch.Tensor, feats: list[torch.Tensor], i: int) -> torch.Tensor:
+        return torch.cat([h, feats[len(self.layers) - 2 - i]], dim=1) if i < self.shortcut_layers else h
+
+    def forward(
+        self, feats: list[torch.Tensor], att: torch.Tensor, clean: list[torch.Tensor] | None = None, gamma: float = 0.0
+    ) -> torch.Tensor:
+        h = self._inputs(feats, att)
+        hc = self._inputs(clean, att) if clean is not None else None
+        for i, layer in enumerate(self.layers):
+            out = layer(h)
+            if hc is not None:
+                out_c = layer(hc)
+                out = (1 - gamma) * out + gamma * out_c
+                hc = self._shortcut(out_c, clean, i)
+            h = self._shortcut(out, feats, i)
+        return h
+
+
+class Generator(nn.Module):
+    """AttGAN generator: ``dec(enc(x), att)``."""
+
+    def __init__(self, p: Profile, n_attrs: int) -> None:
+        super().__init__()
+        self.enc = Encoder(p.enc_dim, p.n_layers, p.max_dim)
+        widths = encoder_widths(p.enc_dim, p.n_layers, p.max_dim)
+        self.dec = Decoder(widths, p.dec_dim, p.n_layers, p.max_dim, n_attrs, p.shortcut_layers)
+
+    def forward(self, x: torch.Tensor, att: torch.Tensor) -> torch.Tensor:
+        return self.dec(self.enc(x), att)
+
+
+class Discriminator(nn.Module):
+    """Conv trunk shared by D_G (real/fake logit) and D_att (attribute logits)."""
+
+    def __init__(self, p: Profile, n_attrs: int) -> None:
+        super().__init__()
+        widths = encoder_widths(p.dis_dim, p.n_layers, p.max_dim)
+        self.trunk = nn.Sequential(*(_conv_block(a, b, "instance") for a, b in zip([3] + widths[:-1], widths)))
+        flat = widths[-1] * (p.resolution // 2**p.n_layers) ** 2
+
+        def head(n_out: int) -> nn.Sequential:
+            return nn.Sequential(nn.Linear(flat, p.dis_fc_dim), nn.ReLU(), nn.Linear(p.dis_fc_dim, n_out))
+
+        self.d_g = head(1)
+        self.d_att = head(n_attrs)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.trunk(x).flatten(1)
+        return self.d_g(h).squeeze(1), self.d_att(h)
+
+
+class ErasableMaskNets(nn.Module):
+    """G (= ``g.enc`` + ``g.dec``), E_adv, R and D of one ErasableMask model."""
+
+    def __init__(self, p: Profile, n_attrs: int) -> None:
+        super().__init__()
+        if p.resolution % 2**p.n_layers:
+            raise ValueError(f"resolution {p.resolution} must be divisible by 2^{p.n_layers}")
+        self.beta = p.beta
+        self.gamma = p.gamma
+        self.n_attrs = n_attrs
+        self.g = Generator(p, n_attrs)
+        self.e_adv = Encoder(p.enc_dim, p.n_layers, p.max_dim)
+        self.r = Generator(p, n_attrs)
+        self.d = Discriminator(p, n_attrs)
+
+    def start_stage2(self) -> None:
+        """E_adv <- G_enc and R <- (G_enc, G_dec), as the paper initialises them."""
+        self.e_adv.load_state_dict(self.g.enc.state_dict())
+        self.r.load_state_dict(self.g.state_dict())
+
+    def perturbation_features(
+        self, x: torch.Tensor, e_params: Mapping[str, torch.Tensor] | None = None
+    ) -> list[torch.Tensor]:
+        """E_adv(x), optionally with replacement weights ``e_params`` (functional call, for the meta step)."""
+        if e_params is None:
+            return self.e_adv(x)
+        buffers = dict(self.e_adv.named_buffers())
+        return functional_call(self.e_adv, {**buffers, **e_params}, (x,))
+
+    def adv_generate(
+        self,
+        x: torch.Tensor,
+        att_b: torch.Tensor,
+        clean_feats: list[torch.Tensor] | None = None,
+        e_params: Mapping[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """x_adv^{att_b} (eq. 6-7 plus clean-domain injection); ``clean_feats`` = G_enc(x) if precomputed."""
+        ft = clean_feats if clean_feats is not None else self.g.enc(x)
+        perb = self.perturbation_features(x, e_params)
+        fused = [self.beta * a + (1 - self.beta) * b for a, b in zip(ft, perb)]
+        return self.g.dec(fused, att_b, clean=ft if self.gamma > 0 else None, gamma=self.gamma)
+
+    def restore(self, x_adv: torch.Tensor) -> torch.Tensor:
+        """x_rec = R(x_adv) with the neutral (all-zero) attribute code."""
+        return self.r(x_adv, x_adv.new_zeros(x_adv.shape[0], self.n_attrs))

@@ -1,0 +1,324 @@
+"""One run, in one direction: spec -> dataset -> protect -> transforms -> embed -> scores -> run card.
+
+Every expensive step is content-addressed and cached (protected and restored images, embeddings), and
+work happens in fixed chunks whose random streams depend only on the spec and the chunk's contents, so a
+re-run computes nothing and an interrupted run resumes with bit-identical results.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .cache import json_sha256, write_json
+from .data import DATASETS, load_dataset
+from .data.dataset import FaceDataset
+from .errors import BadInput
+from .images import tensor_sha256
+from .methods import METHODS, Method, ProtectContext
+from .protocol import Pair, make_pairs
+from .provenance import environment
+from .spec import RunSpec, check_device
+from .stores import EmbeddingStore, ImageStore
+from .targets import Target, make_target, target_names
+from .transforms import Transform, make_transform
+from .zoo.model import FaceModel
+
+KINDS = {"impersonate": "impersonation", "dodge": "dodging"}
+
+
+@dataclass
+class Work:
+    """What a run actually computed (zero everywhere on a fully cached re-run)."""
+
+    protected: int = 0
+    restored: int = 0
+    embedded: int = 0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        yield
+        self.stage_seconds[name] = round(self.stage_seconds.get(name, 0.0) + time.perf_counter() - t0, 3)
+
+
+def white_box_model(name: str, device: torch.device) -> FaceModel:
+    """The differentiable model behind a target name, for use as a surrogate."""
+    model = getattr(make_target(name, device), "model", None)
+    if model is None:
+        raise BadInput(f"target {name!r} has no local model and cannot serve as a white-box surrogate")
+    return model
+
+
+def chunk_seed(*parts: Any) -> int:
+    """A 63-bit seed derived from the spec seed and the contents a chunk of work depends on."""
+    return int(json_sha256(parts)[:15], 16)
+
+
+def seeded(seed: int) -> torch.Generator:
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return g
+
+
+def chunks(pairs: Sequence[Pair], size: int) -> Iterator[list[Pair]]:
+    """Fixed chunks of at most ``size`` pairs, never mixing impersonation targets."""
+    for _, group in itertools.groupby(pairs, key=lambda p: p.target.id if p.target else ""):
+        group = list(group)
+        for i in range(0, len(group), size):
+            yield group[i : i + size]
+
+
+class Runner:
+    """Executes one RunSpec; ``execute()`` returns a ``fpbench.results.RunResult``."""
+
+    def __init__(self, spec: RunSpec, out: Path | None = Path("runs"), progress: bool = True) -> None:
+        self.spec = spec.validate()
+        self.out = out
+        self.device = check_device(spec.device)
+        self.work = Work()
+        self.warnings: list[str] = []
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), transient=True, disable=not progress)
+        # resolve every name before any work, so typos fail fast
+        method_cls = METHODS.get(spec.method)
+        run_values = {"profile": spec.profile, "seed": spec.seed}
+        params = {**{k: run_values[k] for k in method_cls.run_options if k not in spec.params}, **spec.params}
+        self.method: Method = method_cls(**params)
+        self.surrogate_names: tuple[str, ...] = spec.surrogates or method_cls.default_surrogates
+        self.transforms: list[Transform] = [make_transform(t) for t in spec.transforms]
+        DATASETS.get(spec.dataset)
+        known = set(target_names())
+        for name in (*spec.targets, *self.surrogate_names):
+            if name not in known:
+                raise BadInput(f"unknown target {name!r}; available: {', '.join(sorted(known))}")
+        if "surrogates" in self.method.needs and not self.surrogate_names:
+            raise BadInput(f"method {spec.method!r} needs white-box surrogates: pass --surrogate NAME[,NAME...]")
+
+    # ------------------------------------------------------------------ stages
+    def execute(self):  # -> RunResult (imported lazily: results depends on runner's outputs only)
+        from .results import RunResult
+
+        spec = self.spec
+        with self.progress:
+            with self.work.stage("load"):
+                dataset = load_dataset(spec.dataset)
+                pairs = make_pairs(dataset, spec.goal)
+                surrogates = [white_box_model(n, self.device) for n in self.surrogate_names]
+                targets = [make_target(n, self.device) for n in spec.targets]
+            size = int(getattr(self.method, "image_size", 112))
+            with self.work.stage("protect"):
+                protected = self._protect(dataset, pairs, surrogates, size)
+            scores, thresholds = self._score(dataset, pairs, protected, targets, size)
+            quality = self._quality(dataset, pairs, protected, size) if spec.quality else pd.DataFrame()
+        card = self._card(dataset, pairs, surrogates, targets, thresholds)
+        result = RunResult(card=card, scores=scores, quality=quality)
+        if self.out is not None:
+            result.save(self.out / self.run_name(dataset))
+        return result
+
+    def run_name(self, dataset: FaceDataset) -> str:
+        s = self.spec
+        return f"{dataset.name}-{s.method}-{s.goal}-{json_sha256(s.to_dict())[:8]}"
+
+    def _method_key(self, surrogates: Sequence[FaceModel], size: int) -> str:
+        s = self.spec
+        return json_sha256({
+            "method": self.method.card(), "surrogates": [m.card.weights_sha256 for m in surrogates],
+            "goal": s.goal, "seed": s.seed, "size": size, "batch_size": s.batch_size, "profile": s.profile,
+        })
+
+    def _protect(self, dataset: FaceDataset, pairs: list[Pair], surrogates: list[FaceModel], size: int) -> dict:
+        """Protected image per pair (cached PNGs), plus the chunk layout later stages reuse."""
+        spec, method = self.spec, self.method
+        key = self._method_key(surrogates, size)
+        store = ImageStore("protected", f"{spec.method}-{key[:16]}")
+        faces = {r.id: r for p in pairs for r in (p.source, p.reference)}
+        src_hash = {i: tensor_sha256(dataset.images([r], size)) for i, r in faces.items()}
+        pair_key = {p.id: json_sha256([key, src_hash[p.source.id], src_hash[p.reference.id]]) for p in pairs}
+        fitted: set[str] = set()
+        task = self.progress.add_task(f"protect [{spec.method}]", total=len(pairs))
+        for chunk in chunks(pairs, spec.batch_size):
+            keys = [pair_key[p.id] for p in chunk]
+            if not all(store.has(k) for k in keys):
+                target_id = chunk[0].target.id if chunk[0].target else ""
+                if "training" in method.needs and target_id not in fitted:
+                    target_img = dataset.images([chunk[0].target], size) if chunk[0].target else None
+                    with self.work.stage("fit"):
+                        method.fit(dataset, surrogates, self.device, target=target_img, target_id=target_id)
+                    fitted.add(target_id)
+                x = dataset.images([p.source for p in chunk], size)
+                ctx = ProtectContext(
+                    goal=spec.goal, surrogates=surrogates, device=self.device,
+                    target_images=dataset.images([p.target for p in chunk], size) if chunk[0].target else None,
+                    generator=seeded(chunk_seed(spec.seed, keys)),
+                )
+                adv = method.protect(x, ctx).detach().cpu()
+                if adv.shape != x.shape:
+                    raise RuntimeError(f"{spec.method}.protect returned {tuple(adv.shape)} for input {tuple(x.shape)}")
+                for k, img in zip(keys, adv):
+                    store.put(k, img)
+                self.work.protected += len(chunk)
+            self.progress.advance(task, len(chunk))
+        return {"store": store, "keys": pair_key, "method_key": key}
+
+    def _channel(self, images: torch.Tensor, keys: list[str], transform: Transform) -> torch.Tensor:
+        return transform(images, seeded(chunk_seed(self.spec.seed, transform.name, keys)))
+
+    def _restored(self, protected: dict, chunk: list[Pair], x_t: torch.Tensor, transform: Transform) -> torch.Tensor:
+        keys = [json_sha256([protected["keys"][p.id], transform.name, "restore"]) for p in chunk]
+        store = ImageStore("restored", f"{self.spec.method}-{protected['method_key'][:16]}")
+        if not all(store.has(k) for k in keys):
+            with self.work.stage("restore"), torch.no_grad():
+                rec = self.method.restore(x_t.to(self.device)).detach().cpu()
+            for k, img in zip(keys, rec):
+                store.put(k, img)
+            self.work.restored += len(keys)
+        return store.get(keys)
+
+    def _score(self, dataset, pairs, protected, targets: list[Target], size: int):
+        spec = self.spec
+        reversible = self.method.reversible
+        kind = KINDS[spec.goal]
+        rows: list[dict[str, Any]] = []
+        thresholds: dict[str, dict[str, Any]] = {}
+        ref_records = sorted({p.reference.id: p.reference for p in pairs}.values(), key=lambda r: r.id)
+        ref_images = dataset.images(ref_records, size)
+        task = self.progress.add_task("evaluate", total=len(targets) * len(self.transforms) * len(pairs))
+        for target in targets:
+            emb = EmbeddingStore(target.cache_key)
+            with self.work.stage("embed"):
+                ref_emb = dict(zip([r.id for r in ref_records], emb.embed(ref_images, target.embed, spec.batch_size)))
+            thresholds[target.display] = self._thresholds(target, dataset, emb, size)
+            tau = thresholds[target.display]["far"][str(spec.far)]["tau"]
+            tau_esr = thresholds[target.display]["far"][str(spec.esr_far)]["tau"]
+            for transform in self.transforms:
+                for chunk in chunks(pairs, spec.batch_size):
+                    keys = [protected["keys"][p.id] for p in chunk]
+                    x_t = self._channel(protected["store"].get(keys), keys, transform)
+                    with self.work.stage("embed"):
+                        e_adv = emb.embed(x_t, target.embed, spec.batch_size)
+                        e_rec = emb.embed(self._restored(protected, chunk, x_t, transform), target.embed,
+                                          spec.batch_size) if reversible else None
+                    for i, p in enumerate(chunk):
+                        ref = ref_emb[p.reference.id]
+                        sim = float(np.dot(e_adv[i], ref))
+                        base = {"pair": p.id, "source": p.source.id, "target_face": p.target.id if p.target else "",
+                                "target": target.display, "transform": transform.name}
+                        ok = sim > tau if spec.goal == "impersonate" else sim < tau
+                        rows.append({**base, "kind": kind, "similarity": sim, "threshold": tau, "success": ok})
+                        if e_rec is not None:
+                            sim_rec = float(np.dot(e_rec[i], ref))
+                            rows.append({**base, "kind": "erasion", "similarity": sim_rec, "threshold": tau_esr,
+                                         "success": sim_rec < tau_esr})
+                    self.progress.advance(task, len(chunk))
+            self.work.embedded += emb.computed
+        return pd.DataFrame(rows), thresholds
+
+    def _thresholds(self, target: Target, dataset: FaceDataset, emb: EmbeddingStore, size: int) -> dict[str, Any]:
+        """Thresholds at the run's FARs with their provenance: published or stored calibration, else the
+        run's own data (with a warning that says how many impostor pairs it rests on)."""
+        from .metrics import NotEnoughScores
+        from .thresholds import calibrate_embeddings, threshold_for
+
+        fars = sorted({self.spec.far, self.spec.esr_far})
+        model_name = getattr(getattr(target, "model", None), "card", None)
+        model_name = model_name.name if model_name is not None else target.name
+        out: dict[str, Any] = {"far": {}}
+        missing = []
+        for far in fars:
+            found = threshold_for(model_name, far, dataset.name)
+            if found is None:
+                missing.append(far)
+            else:
+                tau, prov = found
+                out["far"][str(far)] = {"tau": float(tau), **prov}
+        if missing:
+            records = dataset.records
+            with self.work.stage("embed"):
+                e = emb.embed(dataset.images(records, size), target.embed, self.spec.batch_size)
+            try:
+                cal = calibrate_embeddings(e, [r.identity for r in records], fars=missing)
+            except NotEnoughScores as err:
+                raise BadInput(f"{target.display}: no stored threshold and {dataset.name} is too small to calibrate "
+                               f"one ({err}); run `fpbench calibrate --model {model_name} --dataset LARGER_SET`") from None
+            for far in missing:
+                est = cal[far]
+                out["far"][str(far)] = {"tau": float(est.tau), "source": f"calibrated on this run's dataset ({dataset.name})",
+                                        "kind": "calibrated-on-run", "n_impostor": est.n_impostor,
+                                        "n_genuine": est.n_genuine, "tar": est.tar, "ci_lo": est.ci_lo, "ci_hi": est.ci_hi}
+                msg = (f"{target.display}: no stored threshold at FAR {far}; calibrated on {dataset.name} "
+                       f"from {est.n_impostor} impostor pairs")
+                if est.n_impostor < 10 / far:
+                    msg += f" (fewer than {int(10 / far)}: coarse; run `fpbench calibrate` on a larger set)"
+                self.warnings.append(msg)
+        return out
+
+    def _quality(self, dataset: FaceDataset, pairs: list[Pair], protected: dict, size: int) -> pd.DataFrame:
+        from .metrics.quality import per_image_quality
+
+        with self.work.stage("quality"):
+            keys = [protected["keys"][p.id] for p in pairs]
+            adv = protected["store"].get(keys)
+            clean = dataset.images([p.source for p in pairs], size)
+            q = per_image_quality(adv, clean, device=self.device)
+            q.insert(0, "pair", [p.id for p in pairs])
+            q.insert(1, "image", "protected")
+            return q
+
+    def _card(self, dataset, pairs, surrogates, targets, thresholds) -> dict[str, Any]:
+        spec = self.spec
+        return {
+            "fpbench_run": 1,
+            "spec": spec.to_dict(),
+            "method": self.method.card(),
+            "reversible": self.method.reversible,
+            "dataset": {"name": dataset.name, "manifest_sha256": dataset.manifest_sha256, "pairs": len(pairs),
+                        "attribute_source": dataset.attribute_source},
+            "protocol": {"goal": spec.goal, "far": spec.far, "esr_far": spec.esr_far,
+                         "target_image": "the same target image the method was given (papers' protocol)"},
+            "targets": [t.card() for t in targets],
+            "white_box": [t.display for t in targets if getattr(t, "model", None) is not None
+                          and t.model.card.weights_sha256 in {m.card.weights_sha256 for m in surrogates}],
+            "surrogates": [{"name": n, "model": m.card.name, "weights_sha256": m.card.weights_sha256}
+                           for n, m in zip(self.surrogate_names, surrogates)],
+            "thresholds": thresholds,
+            "images": "protected and restored images are quantised to 8-bit PNG before evaluation",
+            "work": {"protected": self.work.protected, "restored": self.work.restored, "embedded": self.work.embedded},
+            "stage_seconds": self.work.stage_seconds,
+            "warnings": self.warnings,
+            "environment": environment(self.device),
+        }
+
+
+def run(
+    method: str,
+    targets: Sequence[str] | str,
+    dataset: str = "mini",
+    transforms: Sequence[str] = ("identity",),
+    *,
+    out: str | Path | None = "runs",
+    progress: bool = False,
+    **options: Any,
+):
+    """Python API mirroring ``fpbench run``: returns a ``RunResult`` (``.scores``, ``.table()``, ``.to_latex()``).
+
+    ``options`` are the other RunSpec fields (goal, surrogates, params, profile, seed, device, batch_size,
+    far, esr_far, quality).
+    """
+    targets = (targets,) if isinstance(targets, str) else tuple(targets)
+    for key in ("surrogates", "transforms"):
+        if key in options and isinstance(options[key], str):
+            options[key] = tuple(options[key].split(","))
+    spec = RunSpec(method=method, targets=targets, dataset=dataset, transforms=tuple(transforms),
+                   **{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
+    return Runner(spec, Path(out) if out is not None else None, progress=progress).execute()

@@ -1,0 +1,75 @@
+"""RunSpec: everything that defines one run, validated before any work starts, and its profiles."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import torch
+
+from .errors import BadInput
+from .metrics.verification import ASR_FAR, ESR_FAR
+
+GOALS = ("impersonate", "dodge")
+
+#: Profiles scale the work: ``mini`` finishes in minutes on a 2-core CPU, ``paper`` uses the papers' settings.
+PROFILES = ("mini", "paper")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: a method against targets on a dataset through a channel of transforms."""
+
+    method: str
+    targets: tuple[str, ...]
+    dataset: str = "mini"
+    transforms: tuple[str, ...] = ("identity",)
+    goal: str = "impersonate"
+    surrogates: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+    profile: str = "mini"
+    seed: int = 0
+    device: str = "cpu"
+    batch_size: int = 16
+    far: float = ASR_FAR
+    esr_far: float = ESR_FAR  # ErasableMask eq. 18: tau_2 is the FAR-0.1 threshold (see metrics.verification)
+    quality: bool = True
+
+    def validate(self) -> "RunSpec":
+        """Raise ``BadInput`` for values that cannot work, before anything is loaded or computed."""
+        if not self.targets:
+            raise BadInput("no target given; pass at least one --target (see `fpbench list targets`)")
+        if self.goal not in GOALS:
+            raise BadInput(f"unknown goal {self.goal!r}; available: {', '.join(GOALS)}")
+        if self.profile not in PROFILES:
+            raise BadInput(f"unknown profile {self.profile!r}; available: {', '.join(PROFILES)}")
+        if self.batch_size < 1:
+            raise BadInput(f"--batch-size must be >= 1, got {self.batch_size}")
+        for name, far in (("far", self.far), ("esr_far", self.esr_far)):
+            if not 0 < far < 1:
+                raise BadInput(f"{name} must lie in (0, 1), got {far}")
+        for key in ("eps", "steps", "alpha"):
+            if key in self.params and self.params[key] is not None and float(self.params[key]) < 0:
+                raise BadInput(f"--{key} must be >= 0, got {self.params[key]}")
+        check_device(self.device)
+        return self
+
+    def with_(self, **changes: Any) -> "RunSpec":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["targets"], d["transforms"], d["surrogates"] = list(self.targets), list(self.transforms), list(self.surrogates)
+        return d
+
+
+def check_device(device: str) -> torch.device:
+    """Parse a device string; ``BadInput`` if it is unknown or not available here."""
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise BadInput(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise BadInput(f"unknown device {device!r}; use cpu, cuda or cuda:N")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise BadInput(f"device {device!r} requested but CUDA is not available on this machine; use --device cpu")
+    return dev

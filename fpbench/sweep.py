@@ -1,0 +1,91 @@
+"""Sweeps: a YAML grid of runs (methods x seeds, each over targets x transforms) executed as one job.
+
+Example (examples/table2_mini.yaml)::
+
+    name: table2-mini
+    dataset: mini
+    goal: impersonate
+    targets: [sface, mfn512]
+    transforms: [identity]
+    surrogates: [mobilefacenet]
+    seeds: [0]
+    methods:
+      - none
+      - {method: fgsm, params: {eps: 4/255}}
+      - {method: pgd, params: {eps: 4/255, steps: 20}}
+
+Every cell is a normal run directory; a cell whose directory already holds a card for the same spec is
+skipped, and all cells share the protected-image and embedding caches.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from .cli.options import parse_value
+from .errors import BadInput
+from .runner import Runner
+from .spec import RunSpec
+
+SWEEP_KEYS = {"name", "dataset", "goal", "targets", "transforms", "surrogates", "seeds", "methods", "profile",
+              "device", "batch_size", "far", "esr_far", "quality", "out", "table_metric"}
+
+
+@dataclass
+class Sweep:
+    name: str
+    out: Path
+    specs: list[RunSpec]
+    table_metric: str
+
+
+def load_sweep(path: Path, out: Path | None = None, device: str | None = None) -> Sweep:
+    if not path.is_file():
+        raise BadInput(f"sweep spec {path} does not exist")
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise BadInput(f"{path}: not valid YAML: {str(e).splitlines()[0]}") from None
+    unknown = set(doc) - SWEEP_KEYS
+    if unknown:
+        raise BadInput(f"{path}: unknown key(s) {sorted(unknown)}; valid: {sorted(SWEEP_KEYS)}")
+    if not doc.get("methods") or not doc.get("targets"):
+        raise BadInput(f"{path}: a sweep needs `methods` and `targets`")
+    common = {k: doc[k] for k in ("dataset", "goal", "profile", "batch_size", "far", "esr_far", "quality") if k in doc}
+    specs = []
+    for seed in doc.get("seeds", [0]):
+        for entry in doc["methods"]:
+            entry = {"method": entry} if isinstance(entry, str) else dict(entry)
+            params = {k: parse_value(v) for k, v in (entry.get("params") or {}).items()}
+            specs.append(RunSpec(
+                method=entry["method"], targets=tuple(doc["targets"]),
+                transforms=tuple(entry.get("transforms", doc.get("transforms", ["identity"]))),
+                surrogates=tuple(entry.get("surrogates", doc.get("surrogates", []))),
+                params=params, seed=int(seed), device=device or doc.get("device", "cpu"), **common,
+            ).validate())
+    name = doc.get("name", path.stem)
+    return Sweep(name, out or Path(doc.get("out", Path("runs") / name)), specs, doc.get("table_metric", "asr"))
+
+
+def run_sweep(sweep: Sweep, progress: bool = True) -> Iterator[tuple[str, str]]:
+    """Run every cell not yet finished; yields (cell label, "done"/"skipped")."""
+    for spec in sweep.specs:
+        runner = Runner(spec, sweep.out, progress=progress)
+        label = f"{spec.method} seed={spec.seed} {json.dumps(spec.params, sort_keys=True)}"
+        if _finished(sweep.out, spec):
+            yield label, "skipped"
+            continue
+        runner.execute()
+        yield label, "done"
+
+
+def _finished(out: Path, spec: RunSpec) -> bool:
+    for card_path in out.glob("*/card.json"):
+        card: dict[str, Any] = json.loads(card_path.read_text())
+        if card.get("spec") == spec.to_dict():
+            return True
+    return False

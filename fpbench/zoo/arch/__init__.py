@@ -1,0 +1,1 @@
+"""Plain PyTorch architectures of the zoo models (no weights, no conversion code)."""

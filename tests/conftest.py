@@ -1,0 +1,53 @@
+"""Test set-up: the example third-party plugin is put on the path with entry-point metadata generated
+from its own pyproject.toml, exactly as installing it would, before any registry is read."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+PLUGIN_SRC = Path(__file__).parent / "plugins" / "example"
+
+
+def _install_example_plugin() -> Path:
+    meta = tomllib.loads((PLUGIN_SRC / "pyproject.toml").read_text())["project"]
+    site = Path(tempfile.mkdtemp(prefix="fpbench-plugin-site-"))
+    info = site / f"{meta['name'].replace('-', '_')}-{meta['version']}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {meta['name']}\nVersion: {meta['version']}\n")
+    lines = []
+    for group, eps in meta["entry-points"].items():
+        lines.append(f"[{group}]")
+        lines += [f"{name} = {target}" for name, target in eps.items()]
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    return site
+
+
+PLUGIN_SITE = _install_example_plugin()
+PLUGIN_PATH = os.pathsep.join([str(PLUGIN_SITE), str(PLUGIN_SRC)])
+sys.path[:0] = [str(PLUGIN_SITE), str(PLUGIN_SRC)]
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch) -> Path:
+    """An empty FPBENCH_CACHE for tests that count cache misses."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FPBENCH_CACHE", str(cache))
+    return cache
+
+
+@pytest.fixture
+def plugin_env(fresh_cache) -> dict[str, str]:
+    """Environment for a subprocess `fpbench` that sees the example plugin and the fresh cache."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PLUGIN_PATH, env.get("PYTHONPATH", "")]))
+    env["FPBENCH_CACHE"] = str(fresh_cache)
+    return env

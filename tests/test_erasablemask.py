@@ -1,0 +1,278 @@
+"""ErasableMask at toy sizes: network wiring, eq. 11-12, the meta step, stage freezing, resume, protect/restore."""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from PIL import Image
+
+from fpbench.data.dataset import FaceDataset, FaceRecord
+from fpbench.errors import BadInput
+from fpbench.methods import METHODS, ProtectContext
+from fpbench.methods.erasablemask import ErasableMask, Restorer, latest_checkpoint, profiles
+from fpbench.methods.erasablemask.losses import adv_loss, impersonation_loss
+from fpbench.methods.erasablemask.meta_aux import AdaptiveWeights, meta_auxiliary_losses
+from fpbench.methods.erasablemask.networks import ErasableMaskNets
+from fpbench.methods.erasablemask.train import Trainer, TrainSet
+from fpbench.zoo.model import FaceModel, InputSpec, ModelCard
+
+TOY = replace(
+    profiles.MINI, name="toy", resolution=32, enc_dim=8, dec_dim=8, dis_dim=8, dis_fc_dim=16, max_dim=32,
+    n_layers=3, stage_steps=(3, 4, 2), checkpoint_every=3, second_order=True,
+)
+N_ATTRS = 3
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Toy-sized ops are fastest (and immune to a busy machine) on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def toy_profile(monkeypatch, tmp_path_factory):
+    monkeypatch.setitem(profiles.PROFILES, "toy", TOY)
+    monkeypatch.setenv("FPBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def toy_surrogate(name: str, seed: int) -> FaceModel:
+    torch.manual_seed(seed)
+    backbone = nn.Sequential(
+        nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.Tanh(), nn.Conv2d(8, 16, 3, 2, 1, bias=False), nn.Tanh(),
+        nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(64, 16, bias=False),
+    )
+    spec = InputSpec(size=32, scale=1.0, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    card = ModelCard(name=name, architecture="toy", embedding_dim=16, input=spec)
+    model = FaceModel(backbone, card).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+@pytest.fixture(scope="session")
+def surrogates() -> list[FaceModel]:
+    return [toy_surrogate(n, s) for n, s in (("a", 1), ("b", 2), ("c", 3))]
+
+
+@pytest.fixture(scope="session")
+def dataset(tmp_path_factory) -> FaceDataset:
+    root = tmp_path_factory.mktemp("toyfaces")
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:48, 0:48] / 47.0
+    records = []
+    for i in range(10):
+        base = np.stack([xx * rng.random(), yy * rng.random(), np.full_like(xx, rng.random())], -1)
+        img = np.clip(base + rng.normal(0, 0.05, base.shape), 0, 1)
+        path = Path(root) / f"{i}.png"
+        Image.fromarray((img * 255).astype(np.uint8)).save(path)
+        records.append(FaceRecord(
+            id=f"r{i}", identity=f"p{i % 4}", role="train" if i < 8 else "target", split="train" if i < 8 else "test",
+            crops={48: path}, attributes={"Male": 1 if i % 2 else -1, "Young": -1 if i % 3 else 1, "Smiling": 1},
+        ))
+    return FaceDataset("toy", "toy-manifest", records)
+
+
+def trainer(dataset, surrogates, directory, seed=0, profile=TOY) -> Trainer:
+    target = dataset.images([dataset.records[9]], 48)
+    return Trainer(profile, TrainSet.from_dataset(dataset), surrogates, target, directory, seed, "cpu",
+                   meta={"target_id": "r9"}, progress=False)
+
+
+def toy_nets(seed=0, gamma=TOY.gamma) -> ErasableMaskNets:
+    torch.manual_seed(seed)
+    nets = ErasableMaskNets(replace(TOY, gamma=gamma), N_ATTRS).eval()
+    nets.start_stage2()
+    return nets
+
+
+def test_fusion_and_injection_shapes():
+    nets = toy_nets()
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    att = torch.tensor([[0.5, -0.5, 0.5], [-0.5, -0.5, 0.5]])
+    with torch.no_grad():
+        feats = nets.g.enc(x)
+        assert [tuple(f.shape) for f in feats] == [(2, 8, 16, 16), (2, 16, 8, 8), (2, 32, 4, 4)]
+        assert [f.shape for f in nets.perturbation_features(x)] == [f.shape for f in feats]
+        edited = nets.g(x, att)
+        # E_adv starts as a copy of G_enc, so the fused features equal G_enc's and x_adv = x_cov^{att_b}
+        assert torch.allclose(nets.adv_generate(x, att), edited, atol=1e-6)
+        for p in nets.e_adv.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+        x_adv = nets.adv_generate(x, att)
+        assert x_adv.shape == x.shape and x_adv.abs().max() <= 1
+        assert not torch.allclose(x_adv, edited, atol=1e-3)
+        nets.gamma = 1.0  # all clean-domain branch: the perturbation vanishes
+        assert torch.allclose(nets.adv_generate(x, att), edited, atol=1e-6)
+        nets.gamma = 0.0
+        assert not torch.allclose(nets.adv_generate(x, att), x_adv, atol=1e-4)
+        assert nets.restore(x_adv).shape == x.shape
+
+
+def test_adaptive_weights_follow_eq_11():
+    w = AdaptiveWeights(3)
+    assert torch.allclose(w.weights(), torch.full((3,), math.exp(1 / 3)))  # L{0} = L{1} = 1
+    for losses in ([0.7, 0.5, 1.0], [0.9, 0.5, 0.8]):  # epoch means 0.8, 0.5, 0.9
+        w.record(losses)
+    w.end_epoch()
+    for losses in ([0.4, 0.5, 0.9], [0.4, 0.4, 0.9]):  # epoch means 0.4, 0.45, 0.9
+        w.record(losses)
+    w.end_epoch()
+    rates = [0.4 / 0.8, 0.45 / 0.5, 0.9 / 0.9]
+    denom = sum(math.exp(r) for r in rates)
+    by_hand = [math.exp(math.exp(r) / denom) for r in rates]
+    assert torch.allclose(w.weights(), torch.tensor(by_hand), atol=1e-6)
+    # the slowest-improving surrogate (rate 1.0) gets the largest weight
+    assert int(w.weights().argmax()) == 2
+
+
+def test_adv_loss_clamps_at_epsilon():
+    pri = torch.tensor([0.1, 0.2, 0.1], requires_grad=True)
+    aux = torch.tensor([0.1, 0.1, 0.2])
+    low = adv_loss(pri, aux, epsilon=0.3)
+    assert low.item() == pytest.approx(0.3)
+    low.backward()
+    assert torch.all(pri.grad == 0)
+    high = adv_loss(pri, aux, epsilon=0.05)
+    assert high.item() == pytest.approx((0.2 + 0.3 + 0.3) / 6)
+
+
+def test_meta_auxiliary_step_lowers_the_primary_loss(surrogates):
+    nets = toy_nets(seed=1)
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
+    att = torch.full((4, N_ATTRS), 0.5)
+    target = torch.rand(1, 3, 32, 32)
+    t_embs = [m(target) for m in surrogates]
+    params = dict(nets.e_adv.named_parameters())
+
+    def regenerate(inner):
+        return (nets.adv_generate(x, att, e_params=inner) + 1) / 2
+
+    def losses(second_order):
+        return meta_auxiliary_losses(regenerate(None), regenerate, params, surrogates, t_embs,
+                                     AdaptiveWeights(3).weights(), 0.5, second_order)
+
+    pri, aux = losses(second_order=True)
+    before = pri.detach().clone()
+    grads_2nd = torch.autograd.grad(adv_loss(pri, aux, 0.0), list(params.values()))
+    pri1, aux1 = losses(second_order=False)
+    grads_1st = torch.autograd.grad(adv_loss(pri1, aux1, 0.0), list(params.values()))
+    assert torch.equal(pri1.detach(), before)
+    # the double gradient through theta'_E changes the update direction
+    assert any(not torch.allclose(a, b) for a, b in zip(grads_2nd, grads_1st))
+    with torch.no_grad():
+        for p, g in zip(params.values(), grads_2nd):
+            p.sub_(0.5 * g)
+        after = torch.stack([impersonation_loss(m(regenerate(None)), t) for m, t in zip(surrogates, t_embs)])
+    assert after.mean() < before.mean()
+
+
+def snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def changed(before: dict, module: nn.Module) -> set[bool]:
+    return {not torch.equal(before[k], v) for k, v in module.state_dict().items()}
+
+
+def test_stage_freezing(dataset, surrogates, tmp_path):
+    t = trainer(dataset, surrogates, tmp_path)
+    t._step(1, 0)
+    t.nets.start_stage2()
+    g, d, e, r = (snapshot(m) for m in (t.nets.g, t.nets.d, t.nets.e_adv, t.nets.r))
+    t._step(2, 0)
+    assert changed(g, t.nets.g) == {False}  # G_enc / G_dec parameters and statistics bit-unchanged
+    assert True in changed(e, t.nets.e_adv) and True in changed(r, t.nets.r) and True in changed(d, t.nets.d)
+    g, d, e, r = (snapshot(m) for m in (t.nets.g, t.nets.d, t.nets.e_adv, t.nets.r))
+    t._step(3, 0)
+    assert changed(g, t.nets.g) == changed(d, t.nets.d) == changed(e, t.nets.e_adv) == {False}
+    assert True in changed(r, t.nets.r)
+
+
+def test_resume_after_interruption_gives_the_same_weights(dataset, surrogates, tmp_path):
+    assert trainer(dataset, surrogates, tmp_path / "straight").run()
+    interrupted = trainer(dataset, surrogates, tmp_path / "resumed")
+    assert not interrupted.run(max_steps=5)  # stage 1 (3 steps) + 2 of stage 2; last checkpoint: stage 2 start
+    assert trainer(dataset, surrogates, tmp_path / "resumed").run()
+    a = torch.load(tmp_path / "straight" / "model.pt", weights_only=True)["nets"]
+    b = torch.load(tmp_path / "resumed" / "model.pt", weights_only=True)["nets"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert (tmp_path / "straight" / "model.pt").read_bytes() == (tmp_path / "resumed" / "model.pt").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def fitted(one_thread, dataset, surrogates, tmp_path_factory):
+    """Two toy models (seeds 0 and 1) for the same target, trained once for the session."""
+    mp = pytest.MonkeyPatch()
+    mp.setitem(profiles.PROFILES, "toy", TOY)
+    mp.setenv("FPBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    target = dataset.images([dataset.records[9]], 48)
+    methods = []
+    for seed in (0, 1):
+        m = ErasableMask(profile="toy", seed=seed, progress=False)
+        m.fit(dataset, surrogates, "cpu", target=target, target_id="r9")
+        methods.append(m)
+    yield methods, target
+    mp.undo()
+
+
+def test_protect_and_restore(fitted, dataset, surrogates):
+    (method, _), target = fitted
+    assert METHODS.get("erasablemask") is ErasableMask and method.reversible
+    x = dataset.images(dataset.records[:3], 48)
+    ctx = ProtectContext("impersonate", surrogates, target.expand(3, -1, -1, -1))
+    y = method.protect(x, ctx)
+    assert y.shape == x.shape and y.dtype == torch.float32 and 0 <= y.min() and y.max() <= 1
+    assert torch.equal(y, method.protect(x, ctx))
+    alone = method.protect(x[1:2], ProtectContext("impersonate", surrogates, target))
+    assert torch.allclose(y[1:2], alone, atol=1e-5)  # independent of the batch (up to float rounding)
+    assert not torch.allclose(y, x, atol=1e-2)
+    rec = method.restore(y)
+    assert rec.shape == x.shape and 0 <= rec.min() and rec.max() <= 1
+    small = torch.nn.functional.interpolate(x, size=(40, 40), mode="bilinear", antialias=True)
+    assert method.protect(small, ProtectContext("impersonate", surrogates, None)).shape == small.shape
+    other = dataset.images([dataset.records[0]], 48)
+    with pytest.raises(BadInput, match="not trained for this target"):
+        method.protect(x[:1], ProtectContext("impersonate", surrogates, other))
+    card = method.card()
+    assert card["checkpoints"]["r9"]["sha256"] and card["departures"]
+
+
+def test_cached_model_is_reused_and_found(fitted, dataset, surrogates):
+    (first, _), target = fitted
+    again = ErasableMask(profile="toy", seed=0, progress=False)
+    again.fit(dataset, surrogates, "cpu", target=target, target_id="r9")
+    assert again.card()["checkpoints"] == first.card()["checkpoints"]
+    found = latest_checkpoint(profile="toy", target_id="r9", seed=0, surrogates=["a", "b", "c"])
+    assert found == Path(first.card()["checkpoints"]["r9"]["directory"])
+    loaded = ErasableMask.from_checkpoint(found)
+    x = dataset.images(dataset.records[:2], 48)
+    ctx = ProtectContext("impersonate", surrogates, None)
+    assert torch.equal(loaded.protect(x, ctx), first.protect(x, ctx))
+
+
+def test_a_wrong_restorer_can_be_plugged_in(fitted, dataset, surrogates):
+    (right, other), _ = fitted
+    wrong_r = Restorer.load(other.card()["checkpoints"]["r9"]["directory"])
+    wrong = right.with_restorer(wrong_r)
+    y = right.protect(dataset.images(dataset.records[:2], 48), ProtectContext("impersonate", surrogates, None))
+    assert wrong.card()["restorer"]["checkpoint_sha256"] != right.card()["checkpoints"]["r9"]["sha256"]
+    assert "restorer" not in right.card()
+    assert not torch.allclose(wrong.restore(y), right.restore(y))
+    assert torch.equal(wrong.protect(y, ProtectContext("impersonate", surrogates, None)),
+                       right.protect(y, ProtectContext("impersonate", surrogates, None)))
+
+
+def test_fit_needs_a_target_and_attributes(dataset, surrogates):
+    with pytest.raises(BadInput, match="target"):
+        ErasableMask(profile="toy").fit(dataset, surrogates, "cpu")
+    bare = FaceDataset("bare", "m", [replace(r, attributes={}) for r in dataset.records])
+    with pytest.raises(BadInput, match="attribute"):
+        TrainSet.from_dataset(bare)

