@@ -59,6 +59,15 @@ def white_box_model(name: str, device: torch.device) -> FaceModel:
     return model
 
 
+def compared_with(pairs: Sequence[Pair]) -> dict[str, Any]:
+    """What protected faces were compared with: per target its reference photo, or for dodging how many
+    sources had another photo of themselves."""
+    if pairs and pairs[0].target is not None:
+        return {p.target.id: p.reference.id for p in pairs}
+    other = sum(p.reference.id != p.source.id for p in pairs)
+    return {"another photo of the same person": other, "the clean source itself": len(pairs) - other}
+
+
 def chunk_seed(*parts: Any) -> int:
     """A 63-bit seed derived from the spec seed and the contents a chunk of work depends on."""
     return int(json_sha256(parts)[:15], 16)
@@ -285,7 +294,7 @@ class Runner:
             "dataset": {"name": dataset.name, "manifest_sha256": dataset.manifest_sha256, "pairs": len(pairs),
                         "attribute_source": dataset.attribute_source},
             "protocol": {"goal": spec.goal, "far": spec.far, "esr_far": spec.esr_far,
-                         "target_image": "the same target image the method was given (papers' protocol)"},
+                         "compared_with": compared_with(pairs)},
             "targets": [t.card() for t in targets],
             "white_box": [t.display for t in targets if getattr(t, "model", None) is not None
                           and t.model.card.weights_sha256 in {m.card.weights_sha256 for m in surrogates}],

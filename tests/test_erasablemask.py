@@ -276,3 +276,24 @@ def test_fit_needs_a_target_and_attributes(dataset, surrogates):
     bare = FaceDataset("bare", "m", [replace(r, attributes={}) for r in dataset.records])
     with pytest.raises(BadInput, match="attribute"):
         TrainSet.from_dataset(bare)
+
+
+def test_profiles_state_their_departures():
+    assert profiles.departures(profiles.PAPER) == []
+    mini = profiles.departures(profiles.MINI)
+    assert any(d.startswith("resolution: 128") for d in mini) and any("first-order" in d for d in mini)
+    assert profiles.MINI.sigma1 == pytest.approx(15.0)
+    assert profiles.get_profile("paper", 0.5).stage_epochs == (100, 50, 25)
+    with pytest.raises(BadInput):
+        profiles.get_profile("mini", 0)
+
+
+def test_train_command_is_registered():
+    import argparse
+
+    from fpbench.cli import train
+
+    parser = argparse.ArgumentParser()
+    train.register(parser.add_subparsers())
+    args = parser.parse_args(["train", "erasablemask", "--surrogate", "a,b,c", "--steps-scale", "0.5"])
+    assert args.surrogate == ["a", "b", "c"] and args.steps_scale == 0.5 and args.profile == "mini"

@@ -23,5 +23,5 @@ def handle(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.spec, out=args.out, device=args.device)
     for cell, status in run_sweep(sweep, progress=not args.quiet):
         console.print(f"{status:>8}  {cell}")
-    console.print(f"done: `fpbench table {sweep.out} --metric {sweep.table_metric}` shows the table")
+    console.print(f"the table: `fpbench table {sweep.out} --metric {sweep.table_metric}`")
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ..results import load_runs
+from ..results.baselines import add_published
 from ..results.tables import AXES, FORMATS, METRICS, build_table, parse_metrics, render
 
 
@@ -20,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, default="rich")
     p.add_argument("--ci", action="store_true", help="show 95%% bootstrap confidence intervals")
     p.add_argument("--caption", help="table title / LaTeX caption")
+    p.add_argument("--baseline", action="append", metavar="PAPER:TABLE[:DATASET]",
+                   help="add a paper's published rows for the same targets and metrics, e.g. erasablemask:II "
+                        "(baselines/*.csv; repeatable)")
     p.set_defaults(handler=handle)
 
 
@@ -29,10 +33,22 @@ def handle(args: argparse.Namespace) -> int:
         for r in runs:
             r.scores = r.scores[r.scores["transform"] == args.transform]
     table = build_table(runs, parse_metrics(args.metric), rows=args.rows, cols=args.cols)
-    out = render(table, args.format, ci=args.ci, title=args.caption)
+    sources = []
+    for selector in args.baseline or []:
+        table, source = add_published(table, selector, args.transform)
+        sources.append(source)
+    footer = "; ".join(sources)  # LaTeX: in the caption; other formats: a line under the table
+    in_caption = bool(footer) and args.format == "latex"
+    title = ". ".join(filter(None, [args.caption, footer])) if in_caption else args.caption
+    out = render(table, args.format, ci=args.ci, title=title)
     console = Console()
     if args.format == "rich":
         console.print(out)
     else:
         print(out, end="")
+    if footer and not in_caption:
+        if args.format == "rich":
+            console.print(footer, markup=False, highlight=False)
+        else:
+            print(("# " if args.format == "csv" else "") + footer)
     return 0

@@ -54,8 +54,9 @@ class FaceDetector:
             if scale < 1 else image
         self._net.setInputSize((small.shape[1], small.shape[0]))
         _, rows = self._net.detect(np.ascontiguousarray(small[:, :, ::-1]))  # YuNet takes BGR
+        back = np.r_[[w / small.shape[1], h / small.shape[0]] * 7, 1.0]  # box, size and points (x, y) to photo pixels
         faces = []
-        for row in [] if rows is None else rows.astype(np.float64) / np.r_[[scale] * 14, 1.0]:
+        for row in [] if rows is None else rows.astype(np.float64) * back:
             landmarks = row[4:14].reshape(5, 2)
             if landmarks[0, 0] >= landmarks[1, 0]:
                 continue

@@ -1,8 +1,8 @@
 """Deterministic inputs for golden-embedding tests (no third-party images needed).
 
 Smooth random colour fields with fine noise and a strong red/blue asymmetry, so that a swapped colour
-order or a wrong normalisation changes the embedding clearly. Generated with NumPy's PCG64 so the bytes
-are identical on every platform.
+order or a wrong normalisation changes the embedding clearly. Generated with NumPy's PCG64 and a bilinear
+upsampling pinned to two threads, so the bytes are identical on every machine.
 """
 from __future__ import annotations
 
@@ -17,7 +17,12 @@ def golden_inputs(size: int = 112, n: int = 4, seed: int = 0) -> np.ndarray:
     """``n`` uint8 RGB images (N, size, size, 3), the same bytes for the same arguments everywhere."""
     rng = np.random.Generator(np.random.PCG64(seed))
     coarse = torch.from_numpy(rng.random((n, 3, 6, 6), dtype=np.float32))
-    smooth = F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=True).numpy()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # single-threaded bilinear rounds one pixel differently; the goldens used >= 2
+    try:
+        smooth = F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=True).numpy()
+    finally:
+        torch.set_num_threads(threads)
     ramp = np.linspace(0.0, 1.0, size, dtype=np.float32)
     smooth[:, 0] = 0.6 * smooth[:, 0] + 0.4 * ramp[None, None, :]  # red grows left to right
     smooth[:, 2] = 0.6 * smooth[:, 2] + 0.4 * ramp[None, :, None]  # blue grows top to bottom

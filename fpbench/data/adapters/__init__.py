@@ -9,6 +9,7 @@ malformed annotation lines stop with the file and line.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -21,7 +22,7 @@ from ..prepare import CROP_SIZES, load_prepared
 from . import celeba, celebahq, ffhq, folder, lfw
 from .common import Draft, Options, Progress, Skipped
 
-Adapter = Callable[[Path, Options, "Progress | None"], Draft]
+Adapter = Callable[[Path, Options, "Progress | None"], Draft]  # root, options, progress -> manifest draft
 
 #: adapter name -> (build function, one-line description for the dataset registry)
 ADAPTERS: dict[str, tuple[Adapter, str]] = {
@@ -91,7 +92,9 @@ def align_to_folder(src: Path, out: Path, sizes: Iterable[int] = CROP_SIZES, pro
 
 
 def _write(name: str, root: Path, draft: Draft, out: Path) -> Written:
-    header = {"name": name, "version": VERSION, **draft.header, "root": str(root.resolve()), "skipped": len(draft.skipped)}
+    roles = Counter(r["role"] for r in draft.rows)
+    header = {"name": name, "version": VERSION, **draft.header, "root": str(root.resolve()),
+              "faces_by_role": dict(sorted(roles.items())), "skipped": len(draft.skipped)}
     sha = write_manifest(out, header, draft.rows)
     report = out.with_name(f"{out.stem}.skipped.txt")
     if draft.skipped:

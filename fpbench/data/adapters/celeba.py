@@ -39,14 +39,14 @@ LAYOUT = "celeba"
 IDENTITIES, GALLERY, PROBES, DISTRACTORS = 500, 10, 5, 10_000
 
 
-def read_attributes(path: Path) -> tuple[list[str], dict[str, dict[str, int]]]:
-    """Attribute names and per-file values {-1, 1} of a CelebA-style attribute file (CelebA, CelebAMask-HQ)."""
+def read_attributes(path: Path) -> tuple[list[str], dict[str, tuple[int, ...]]]:
+    """Attribute names and per-file values (-1 / 1, in the names' order) of a CelebA-style attribute file
+    (CelebA's list_attr_celeba.txt, CelebAMask-HQ's attribute file)."""
     names, rows = counted_table(path)
     unknown = [a for a in names if a not in CELEBA_ATTRIBUTES]
     if unknown:
         raise BadInput(f"{path}:2: unknown attribute {unknown[0]!r}; CelebA's attributes are {', '.join(CELEBA_ATTRIBUTES)}")
-    values = {parts[0]: {a: integer(path, n, v, (-1, 1)) for a, v in zip(names, parts[1:])} for n, parts in rows}
-    return names, values
+    return names, {parts[0]: tuple(integer(path, n, v, (-1, 1)) for v in parts[1:]) for n, parts in rows}
 
 
 def read_landmarks(path: Path) -> dict[str, list[list[int]]]:
@@ -99,7 +99,8 @@ def build(root: Path, options: Options, progress: Progress | None = None) -> Dra
     roles.update({n: "train" for n in train})
     rows: list[dict[str, Any]] = [{
         "id": Path(name).stem, "source": f"img_align_celeba/{name}", "identity": str(identity[name]), "role": role,
-        "split": PARTITIONS[partition[name]], "attributes": attributes[name], "landmarks5": landmarks[name],
+        "split": PARTITIONS[partition[name]], "attributes": dict(zip(attr_names, attributes[name])),
+        "landmarks5": landmarks[name],
     } for name, role in roles.items()]
     header = {
         "description": "CelebA aligned-and-cropped faces (your copy) with the OPOM/AdvCloak 1:N protocol on its test partition",

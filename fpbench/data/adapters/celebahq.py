@@ -73,14 +73,14 @@ def build(root: Path, options: Options, progress: Progress | None = None) -> Dra
             by_identity.setdefault(identity[idx], []).append(idx)
     people = seeded_order(by_identity, options.seed, "celebahq-source-identity")[:SOURCES]
     roles.update({seeded_order(by_identity[p], options.seed, "celebahq-source-image")[0]: "source" for p in people})
-    source_people = set(people)
-    train = cap([i for i in identity if i not in roles and identity[i] not in source_people | target_people],
+    protocol_people = set(people) | target_people
+    train = cap([i for i in identity if i not in roles and identity[i] not in protocol_people],
                 options.max_train, options.seed, "celebahq-train")
     roles.update({i: "train" for i in train})
 
     rows: list[dict[str, Any]] = [{
         "id": idx, "source": f"CelebA-HQ-img/{idx}.jpg", "identity": identity[idx], "role": role,
-        "split": "train" if role == "train" else "test", "attributes": attributes[f"{idx}.jpg"],
+        "split": "train" if role == "train" else "test", "attributes": dict(zip(attr_names, attributes[f"{idx}.jpg"])),
     } for idx, role in roles.items()]
     header = {
         "description": "CelebA-HQ (CelebAMask-HQ release, your copy) with the AMT-GAN/CLIP2Protect impersonation protocol",

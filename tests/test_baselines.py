@@ -1,0 +1,122 @@
+"""Published baselines: the CSVs parse and hold the papers' numbers, and `fpbench table --baseline` shows them."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from fpbench.cli.main import main
+from fpbench.errors import BadInput
+from fpbench.results import RunResult
+from fpbench.results.baselines import add_published, paper_target, published
+from fpbench.results.tables import build_table
+
+COLUMNS = ["paper", "table", "dataset", "processing", "surrogate", "row", "column", "metric", "value", "unit",
+           "source", "notes"]
+
+
+def value(paper: str, table: str, **where: str) -> float:
+    df = published(paper, table)
+    for key, v in where.items():
+        df = df[df[key] == v]
+    assert len(df) == 1, f"{paper} {table} {where}: {len(df)} matches"
+    return float(df["value"].iloc[0])
+
+
+@pytest.mark.parametrize("paper", ["erasablemask", "advcloak", "pmt"])
+def test_csvs_parse_with_source_and_units(paper):
+    df = published(paper)
+    assert list(df.columns) == COLUMNS and len(df) > 100
+    assert set(df["unit"]) <= {"percent", "raw"} and (df["source"] != "").all()
+    assert not df.duplicated(["table", "dataset", "processing", "surrogate", "row", "column", "metric"]).any()
+    assert df.loc[df["unit"] == "percent", "value"].between(0, 100).all()
+
+
+def test_erasablemask_spot_values():
+    assert value("erasablemask", "II", dataset="CelebA-HQ", row="PGD", column="ArcFace", metric="asr") == 65.45
+    assert value("erasablemask", "II", dataset="CelebA-HQ", row="ErasableMask", column="FaceNet", metric="esr") == 96.67
+    assert value("erasablemask", "II", dataset="FFHQ", row="GMAA", column="IR152", metric="asr") == 38.53
+    assert value("erasablemask", "III", row="GMAA", column="Aliyun", metric="confidence") == 58.22
+    assert value("erasablemask", "IV", row="ErasableMask", column="Robust CosFace", metric="esr") == 98.44
+    assert value("erasablemask", "V", processing="jpeg50", row="ErasableMask", column="IR152", metric="esr") == 76.4
+    assert value("erasablemask", "V", processing="crop", row="PGD", column="IRSE50", metric="asr") == 37.3
+    assert value("erasablemask", "VI", row="GMAA", metric="fid") == 140.92
+
+
+def test_erasablemask_tables_are_complete():
+    t2 = published("erasablemask", "II")
+    assert len(t2[t2["metric"] == "asr"]) == 2 * 9 * 6 and len(t2[t2["metric"] == "esr"]) == 2 * 6
+    t5 = published("erasablemask", "V")
+    assert set(t5["processing"]) == {"jpeg50", "gauss0.003", "resize0.5", "median5", "rotate30", "crop"}
+    assert len(t5) == 6 * (7 * 6 + 6)
+
+
+def test_advcloak_averages_match_their_rows():
+    """The Average column is the mean of the six targets, up to the papers' rounding."""
+    df = published("advcloak")
+    keys = ["table", "surrogate", "row", "metric"]
+    means = df[df["column"] != "Average"].groupby(keys)["value"].mean()
+    reported = df[df["column"] == "Average"].set_index(keys)["value"]
+    assert len(reported) == 2 * 3 * 10 * 2  # tables x surrogates x methods x (top1, top5)
+    assert (means - reported).abs().max() <= 0.1
+    assert value("advcloak", "1", surrogate="Softmax", row="AdvCloak", column="Average", metric="top1") == 78.6
+
+
+def test_pmt_spot_values():
+    assert value("pmt", "VII", dataset="LFW", surrogate="MobileFace", column="ArcFace") == 6.7
+    assert value("pmt", "VI", dataset="CALFW", row="PMT", column="white-box reconstruction", metric="ssim") == 0.02
+
+
+def test_paper_names():
+    assert paper_target("arcface[mobilefacenet]") == "ArcFace" and paper_target("irse50") == "IRSE50"
+
+
+def test_unknown_paper_or_table_is_one_clear_error():
+    with pytest.raises(BadInput, match="available: advcloak, erasablemask, pmt"):
+        published("nopaper")
+    with pytest.raises(BadInput, match="no table 'IX'"):
+        published("erasablemask", "IX")
+
+
+def fake_run(method: str, success: dict[str, list[bool]]) -> RunResult:
+    rows = [{"pair": f"p{i}", "source": f"s{i}", "target_face": "t", "target": target, "transform": transform,
+             "kind": "impersonation", "similarity": 0.5, "threshold": 0.3, "success": ok}
+            for transform in ("identity", "jpeg50") for target, flags in success.items() for i, ok in enumerate(flags)]
+    card = {"method": {"method": method}, "spec": {"goal": "impersonate"}, "reversible": False}
+    return RunResult(card=card, scores=pd.DataFrame(rows))
+
+
+@pytest.fixture
+def run_dirs(tmp_path):
+    fake_run("pgd", {"arcface[mobilefacenet]": [True, False], "sface": [True, True]}).save(tmp_path / "pgd")
+    fake_run("fgsm", {"arcface[mobilefacenet]": [False, False], "sface": [True, False]}).save(tmp_path / "fgsm")
+    return tmp_path
+
+
+def test_baseline_adds_published_rows_to_csv(run_dirs, capsys):
+    assert main(["table", str(run_dirs), "--format", "csv", "--baseline", "erasablemask:II:CelebA-HQ"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "method,arcface[mobilefacenet],sface"
+    rows = [line.split(",") for line in lines[1:-1]]
+    labels = [r[0] for r in rows]
+    # each run row is followed by its published counterpart; the paper's other rows come after
+    assert labels[:4] == ["fgsm", "FGSM (published)", "pgd", "PGD (published)"]
+    assert "ErasableMask (published)" in labels and "Clean (published)" in labels
+    assert rows[3][1:] == ["65.45", "-"]  # no published value for sface
+    assert lines[-1] == "# published rows: Shen et al., ErasableMask, Table II (the paper's own models and data)"
+
+
+def test_baseline_in_markdown_labels_datasets_and_follows_transform(run_dirs, capsys):
+    assert main(["table", str(run_dirs), "--format", "markdown", "--baseline", "erasablemask:II"]) == 0
+    out = capsys.readouterr().out
+    assert "| PGD (published, CelebA-HQ) | 65.45 | - |" in out and "| PGD (published, FFHQ) | 68.34 | - |" in out
+    assert main(["table", str(run_dirs), "--format", "markdown", "--transform", "jpeg50",
+                 "--baseline", "erasablemask:V"]) == 0
+    assert "| PGD (published) | 24.50 | - |" in capsys.readouterr().out
+
+
+def test_baseline_without_matching_values_is_an_error(run_dirs):
+    table = build_table([RunResult.load(run_dirs / "pgd")], ["asr"])
+    with pytest.raises(BadInput, match="publishes none of asr"):
+        add_published(table, "erasablemask:VI")
+    with pytest.raises(BadInput, match="PAPER:TABLE"):
+        add_published(table, "erasablemask")

@@ -1,0 +1,102 @@
+"""Tables from runs: aggregation, the four formats, and LaTeX that a TeX parser would accept."""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from fpbench.errors import BadInput
+from fpbench.results import RunResult
+from fpbench.results.tables import build_table, latex_escape, render
+
+
+def run(method: str, successes: dict[str, list[bool]], esr: dict[str, list[bool]] | None = None) -> RunResult:
+    rows = []
+    for kind, table in (("impersonation", successes), ("erasion", esr or {})):
+        for target, flags in table.items():
+            rows += [{"pair": f"p{i}", "source": f"s{i}", "target_face": "t", "target": target, "transform": "identity",
+                      "kind": kind, "similarity": 0.5, "threshold": 0.3, "success": f} for i, f in enumerate(flags)]
+    card = {"method": {"method": method}, "spec": {"goal": "impersonate"}, "reversible": bool(esr)}
+    return RunResult(card=card, scores=pd.DataFrame(rows))
+
+
+RUNS = [
+    run("pgd", {"sface": [True, True, False, False], "mfn_512": [True, False, False, False]}),
+    run("fgsm", {"sface": [True, False, False, False], "mfn_512": [False, False, False, False]}),
+    run("erasablemask", {"sface": [True, True, True, False], "mfn_512": [True, True, False, False]},
+        esr={"sface": [True, True, True, True], "mfn_512": [True, True, True, False]}),
+]
+
+
+def test_rates_are_percent_of_successes():
+    table = build_table(RUNS, ["asr"])
+    assert table.cells[("pgd", "sface", "asr")].value == 50.0
+    assert table.cells[("erasablemask", "mfn_512", "asr")].value == 50.0
+    assert table.cells[("fgsm", "mfn_512", "asr")].value == 0.0
+    est = table.cells[("pgd", "sface", "asr")]
+    assert est.n == 4 and 0.0 <= est.lo <= 50.0 <= est.hi <= 100.0
+
+
+def test_esr_only_where_present():
+    table = build_table(RUNS, ["asr", "esr"])
+    assert ("erasablemask", "sface", "esr") in table.cells
+    assert ("pgd", "sface", "esr") not in table.cells
+    assert "-" in render(table, "csv", ci=False).splitlines()[1]  # pgd has no ESR
+
+
+def test_csv_and_markdown():
+    table = build_table(RUNS, ["asr"])
+    csv = render(table, "csv", ci=False)
+    assert csv.splitlines()[0] == "method,sface,mfn_512"
+    assert "pgd,50.00,25.00" in csv
+    md = render(table, "markdown", ci=True)
+    assert md.splitlines()[0] == "| method | sface | mfn_512 |"
+    assert md.count("\n") == 5 and "[" in md
+
+
+def check_latex(tex: str, columns: int) -> None:
+    """What a TeX run would reject: unbalanced environments/braces, wrong cell counts, bare specials."""
+    begins, ends = re.findall(r"\\begin\{(\w+)\}", tex), re.findall(r"\\end\{(\w+)\}", tex)
+    assert begins == list(reversed(ends))
+    depth = 0
+    for ch in re.sub(r"\\[{}]", "", tex):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0
+    assert depth == 0
+    spec = re.search(r"\\begin\{tabular\}\{([lcr]+)\}", tex).group(1)
+    assert len(spec) == columns
+    body = tex.split("\\midrule")[1].split("\\bottomrule")[0]
+    for line in body.strip().splitlines():
+        assert line.endswith("\\\\")
+        assert len(re.split(r"(?<!\\)&", line)) == columns
+    assert re.search(r"(?<!\\)[_%#]", tex.replace("$\\uparrow$", "").replace("$\\downarrow$", "")) is None
+    for rule in ("\\toprule", "\\midrule", "\\bottomrule"):
+        assert tex.count(rule) == 1
+
+
+def test_latex_booktabs_best_bold_second_underlined():
+    tex = render(build_table(RUNS, ["asr"]), "latex", ci=False, title="ASR on mini (%)")
+    check_latex(tex, columns=3)
+    assert "mfn\\_512" in tex
+    assert "\\textbf{75.00}" in tex  # erasablemask on sface
+    assert "\\underline{50.00}" in tex  # pgd on sface
+    assert "\\caption{ASR on mini (\\%)}" in tex
+
+
+def test_latex_two_metrics_per_target_like_table2():
+    tex = render(build_table(RUNS, ["asr", "esr"]), "latex", ci=True)
+    check_latex(tex, columns=5)
+    assert tex.count("\\multicolumn{2}{c}") == 2
+    assert "ASR$\\uparrow$ & ESR$\\uparrow$" in tex
+
+
+def test_latex_escape():
+    assert latex_escape("a_b & 50% #1") == "a\\_b \\& 50\\% \\#1"
+
+
+def test_bad_metric_and_axis():
+    with pytest.raises(BadInput, match="unknown metric 'asx'; available: asr"):
+        build_table(RUNS, ["asx"])
+    with pytest.raises(BadInput, match="unknown table axis"):
+        build_table(RUNS, ["asr"], rows="colour")
