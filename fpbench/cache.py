@@ -3,10 +3,12 @@
 Layout under ``cache_dir()`` (``$FPBENCH_CACHE``, default ``~/.cache/fpbench``)::
 
     packages/<registry>/<name>-<version>/   verified package archives and their extracted members
-    weights/<model>/                         converted state dicts (one file per weights sha256)
-    data/<dataset>/                          prepared datasets (aligned crops + manifest)
-    embeddings/<model key>/                  one .npy per image content hash
-    protected/<method key>/                  one .png per protected image
+    weights/                                 converted and user-added state dicts, quality-metric weights
+    manifests/                               manifests written for the user's datasets (fpbench data manifest)
+    data/<dataset>/                          prepared datasets (aligned crops + prepared.json)
+    embeddings/<target key>/                 one .npy per image content hash
+    protected/<method key>/, restored/...    one .png per protected / restored image
+    methods/<method>/                        trained method checkpoints (e.g. ErasableMask)
     thresholds/                              calibrated thresholds with provenance
 
 Every write goes to a temporary file in the same directory and is renamed into place, so an interrupted

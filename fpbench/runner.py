@@ -96,6 +96,7 @@ class Runner:
         self.device = check_device(spec.device)
         self.work = Work()
         self.warnings: list[str] = []
+        self.set_quality: dict[str, Any] = {}
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), transient=True, disable=not progress)
         # resolve every name before any work, so typos fail fast
@@ -273,7 +274,11 @@ class Runner:
         return out
 
     def _quality(self, dataset: FaceDataset, pairs: list[Pair], protected: dict, size: int) -> pd.DataFrame:
-        from .metrics.quality import per_image_quality
+        """Per-image L1/MSE/PSNR/SSIM/LPIPS of protected vs clean faces, and set-level FID/KID (with their
+        Inception features cached like embeddings) into ``self.set_quality``."""
+        from .metrics.fid import fid_from_features, inception_features, kid_from_features
+        from .metrics.quality import per_image_quality, weights_provenance
+        from .metrics.weights import fid_inception
 
         with self.work.stage("quality"):
             keys = [protected["keys"][p.id] for p in pairs]
@@ -282,6 +287,14 @@ class Runner:
             q = per_image_quality(adv, clean, device=self.device)
             q.insert(0, "pair", [p.id for p in pairs])
             q.insert(1, "image", "protected")
+            features = EmbeddingStore(f"inception-fid-{fid_inception().card()['sha256'][:16]}")
+            embed = lambda x: inception_features(x, self.device)
+            fa = torch.from_numpy(features.embed(adv, embed, self.spec.batch_size))
+            fb = torch.from_numpy(features.embed(clean, embed, self.spec.batch_size))
+            kid, kid_std, subset = kid_from_features(fa, fb, seed=self.spec.seed)
+            self.set_quality = {"fid": fid_from_features(fa, fb), "kid": kid, "kid_std": kid_std,
+                                "kid_subset_size": subset, "n": len(pairs), "reference": "clean source faces",
+                                "weights": weights_provenance()}
             return q
 
     def _card(self, dataset, pairs, surrogates, targets, thresholds) -> dict[str, Any]:
@@ -302,6 +315,7 @@ class Runner:
                            for n, m in zip(self.surrogate_names, surrogates)],
             "thresholds": thresholds,
             "images": "protected and restored images are quantised to 8-bit PNG before evaluation",
+            "quality": self.set_quality,
             "work": {"protected": self.work.protected, "restored": self.work.restored, "embedded": self.work.embedded},
             "stage_seconds": self.work.stage_seconds,
             "warnings": self.warnings,

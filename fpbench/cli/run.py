@@ -70,7 +70,11 @@ def show_result(console: Console, result) -> None:
         console.print(escape(f"white-box (also a surrogate): {', '.join(card['white_box'])}"))
     if not result.quality.empty:
         q = result.quality.select_dtypes("number").mean()
-        console.print("image quality (protected vs clean, mean): " + ", ".join(f"{k} {v:.4g}" for k, v in q.items()))
+        line = "image quality (protected vs clean, mean): " + ", ".join(f"{k} {v:.4g}" for k, v in q.items())
+        s = card.get("quality") or {}
+        if "fid" in s:
+            line += f"; FID {s['fid']:.4g}, KID {s['kid']:.4g} (sets of {s['n']}: small sets inflate FID)"
+        console.print(line)
     for w in card["warnings"]:
         console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     work = card["work"]

@@ -82,6 +82,9 @@ def build_table(runs: Sequence[RunResult], metrics: Sequence[str], rows: str = "
     cells: dict[tuple[str, str, str], Estimate] = {}
     for metric in metrics:
         column, _, percent = METRICS[metric]
+        if metric in SET_LEVEL:
+            cells.update(_set_level(runs, metric, rows))
+            continue
         if column in ("impersonation", "dodging", "erasion", "top1", "top5"):
             sel = data[data["kind"] == column]
             value_col = "success"
@@ -102,6 +105,20 @@ def build_table(runs: Sequence[RunResult], metrics: Sequence[str], rows: str = "
     row_labels = list(dict.fromkeys(k[0] for k in cells))
     col_labels = list(dict.fromkeys(k[1] for k in cells))
     return Table(row_labels, col_labels, list(metrics), cells, rows, cols)
+
+
+#: metrics of a whole set of images (one number per run, kept in the run card), shown in column "all"
+SET_LEVEL = ("fid", "kid")
+
+
+def _set_level(runs: Sequence[RunResult], metric: str, rows: str) -> dict[tuple[str, str, str], Estimate]:
+    out = {}
+    for label, run in zip(_labels(runs), runs):
+        q = run.card.get("quality") or {}
+        if metric in q:
+            row = label if rows == "method" else run.path.name if rows == "run" and run.path else label
+            out[(row, "all", metric)] = Estimate(float(q[metric]), float("nan"), float("nan"), int(q.get("n", 0)))
+    return out
 
 
 def _axis(df: pd.DataFrame, axis: str) -> pd.Series:
