@@ -184,12 +184,14 @@ class Runner:
     def _channel(self, images: torch.Tensor, keys: list[str], transform: Transform) -> torch.Tensor:
         return transform(images, seeded(chunk_seed(self.spec.seed, transform.name, keys)))
 
-    def _restored(self, protected: dict, chunk: list[Pair], x_t: torch.Tensor, transform: Transform) -> torch.Tensor:
+    def _restored(self, protected: dict, chunk: list[Pair], x_t: torch.Tensor, transform: Transform,
+                  target_images: torch.Tensor | None) -> torch.Tensor:
         keys = [json_sha256([protected["keys"][p.id], transform.name, "restore"]) for p in chunk]
         store = ImageStore("restored", f"{self.spec.method}-{protected['method_key'][:16]}")
         if not all(store.has(k) for k in keys):
+            ctx = ProtectContext(goal=self.spec.goal, target_images=target_images, device=self.device)
             with self.work.stage("restore"), torch.no_grad():
-                rec = self.method.restore(x_t.to(self.device)).detach().cpu()
+                rec = self.method.restore(x_t.to(self.device), ctx).detach().cpu()
             for k, img in zip(keys, rec):
                 store.put(k, img)
             self.work.restored += len(keys)
@@ -217,7 +219,8 @@ class Runner:
                     x_t = self._channel(protected["store"].get(keys), keys, transform)
                     with self.work.stage("embed"):
                         e_adv = emb.embed(x_t, target.embed, spec.batch_size)
-                        e_rec = emb.embed(self._restored(protected, chunk, x_t, transform), target.embed,
+                        targets_t = dataset.images([p.target for p in chunk], size) if chunk[0].target else None
+                        e_rec = emb.embed(self._restored(protected, chunk, x_t, transform, targets_t), target.embed,
                                           spec.batch_size) if reversible else None
                     for i, p in enumerate(chunk):
                         ref = ref_emb[p.reference.id]

@@ -82,8 +82,8 @@ def dataset(tmp_path_factory) -> FaceDataset:
 
 def trainer(dataset, surrogates, directory, seed=0, profile=TOY) -> Trainer:
     target = dataset.images([dataset.records[9]], 48)
-    return Trainer(profile, TrainSet.from_dataset(dataset), surrogates, target, directory, seed, "cpu",
-                   meta={"target_id": "r9"}, progress=False)
+    return Trainer(profile, TrainSet.from_dataset(dataset), surrogates, target, "r9", directory, seed, "cpu",
+                   progress=False)
 
 
 def toy_nets(seed=0, gamma=TOY.gamma) -> ErasableMaskNets:
@@ -297,3 +297,21 @@ def test_train_command_is_registered():
     train.register(parser.add_subparsers())
     args = parser.parse_args(["train", "erasablemask", "--surrogate", "a,b,c", "--steps-scale", "0.5"])
     assert args.surrogate == ["a", "b", "c"] and args.steps_scale == 0.5 and args.profile == "mini"
+
+
+def test_one_model_per_target_routed_by_the_context(fitted, dataset, surrogates):
+    (single, _), t9 = fitted
+    both = ErasableMask(profile="toy", seed=0, progress=False)
+    t8 = dataset.images([dataset.records[8]], 48)
+    both.fit(dataset, surrogates, "cpu", target=t9, target_id="r9")  # from the cache
+    both.fit(dataset, surrogates, "cpu", target=t8, target_id="r8")
+    x = dataset.images(dataset.records[:2], 48)
+    ctx = ProtectContext("impersonate", surrogates, torch.cat([t9, t8]))
+    y = both.protect(x, ctx)
+    only9 = ProtectContext("impersonate", surrogates, t9)
+    assert torch.allclose(y[:1], single.protect(x[:1], only9), atol=1e-5)
+    assert [m.target_id for m in both._route(ctx.target_images, 2)] == ["r9", "r8"]
+    assert torch.allclose(both.restore(y[:1], only9), single.restore(y[:1]), atol=1e-5)
+    assert both.restore(y, ctx).shape == x.shape
+    with pytest.raises(BadInput, match="several targets"):
+        both.restore(y)

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from ..data import load_dataset
-    from ..methods.erasablemask import DEFAULT_SURROGATES, ErasableMask
+    from ..methods.erasablemask import ErasableMask
     from ..spec import check_device
     from ..zoo import fetch, load
 
@@ -46,7 +46,7 @@ def handle(args: argparse.Namespace) -> int:
         raise BadInput(f"dataset {dataset.name!r} has no {wanted}; pass --target ID")
     target = targets[0]
     size = max(target.crops)
-    names = args.surrogate or list(DEFAULT_SURROGATES)
+    names = args.surrogate or list(ErasableMask.default_surrogates)
     surrogates = []
     for name in names:
         fetch(name)

@@ -80,5 +80,7 @@ class Method:
     def protect(self, x: torch.Tensor, ctx: ProtectContext) -> torch.Tensor:
         raise NotImplementedError
 
-    def restore(self, x: torch.Tensor) -> torch.Tensor:
+    def restore(self, x: torch.Tensor, ctx: ProtectContext | None = None) -> torch.Tensor:
+        """Undo the protection; ``ctx`` is the context the images were protected with (methods holding one
+        model per target use its ``target_images`` to pick the right one)."""
         raise NotImplementedError(f"{self.name} cannot restore protected images")

@@ -98,10 +98,12 @@ def add_published(table: Table, selector: str, transform: str | None = None) -> 
     if transform is not None:
         df = df[df["processing"] == ("none" if transform == "identity" else transform)]
     columns = {paper_target(c): c for c in table.cols}
-    df = df[df["column"].isin(list(columns)) & df["metric"].isin(table.metrics)]
-    if df.empty:
-        raise BadInput(f"{paper} table {table_id} publishes none of {', '.join(table.metrics)} for the targets "
-                       f"{', '.join(table.cols)}{f' under {transform}' if transform else ''}; see baselines/{paper}.csv")
+    matched = df[df["column"].isin(list(columns)) & df["metric"].isin(table.metrics)]
+    if matched.empty:
+        offered = ", ".join(f"{c or 'no target'} ({', '.join(dict.fromkeys(g['metric']))})" for c, g in df.groupby("column"))
+        raise BadInput(f"{paper} table {table_id} publishes none of {', '.join(table.metrics)} for this table's targets"
+                       f"{f' under {transform}' if transform else ''}; it has {offered or 'nothing there'}")
+    df = matched
     varying = [f for f in LABEL_FIELDS if df[f].nunique() > 1]
     cells = dict(table.cells)
     labels: dict[str, list[str]] = {}  # paper row -> its published labels, in paper order

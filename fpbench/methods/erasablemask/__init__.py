@@ -7,10 +7,10 @@ Files: ``profiles`` (paper / mini settings and departures), ``networks``, ``loss
 lookup), ``method`` (the fpbench Method).
 """
 from .checkpoints import TrainedModel, latest_checkpoint, load_model
-from .method import DEFAULT_SURROGATES, ErasableMask, Restorer
+from .method import ErasableMask, Restorer
 from .profiles import PROFILES, Profile, get_profile
 
 __all__ = [
-    "ErasableMask", "Restorer", "TrainedModel", "DEFAULT_SURROGATES", "PROFILES", "Profile", "get_profile",
+    "ErasableMask", "Restorer", "TrainedModel", "PROFILES", "Profile", "get_profile",
     "latest_checkpoint", "load_model",
 ]

@@ -3,7 +3,8 @@
 ``FPBENCH_CACHE/methods/erasablemask/<key>/`` holds, for one (profile, dataset manifest, surrogates, target,
 seed, code version):
 
-* ``progress.pt``   the latest resumable state (weights, optimisers, loss history), rewritten atomically
+* ``progress.pt``   the latest resumable state (weights, optimisers, loss history), rewritten atomically;
+                    removed once the run is finished
 * ``stage1.pt``, ``stage2.pt``   the networks at the end of stages 1 and 2
 * ``model.pt``      the finished model (networks + attribute names + target), what protect/restore use
 * ``card.json``     profile, manifest, surrogates, target, loss-curve summaries, wall times, departures
@@ -40,11 +41,20 @@ def surrogate_ids(surrogates: Sequence[FaceModel]) -> list[dict[str, str]]:
     ]
 
 
-def checkpoint_key(profile: Profile, manifest_sha256: str, surrogates: list[dict[str, str]], target_id: str, seed: int) -> str:
+def checkpoint_key(
+    profile: Profile, manifest_sha256: str, surrogates: list[dict[str, str]], target_id: str, seed: int
+) -> str:
     return json_sha256({
         "profile": profile.to_dict(), "manifest": manifest_sha256, "surrogates": surrogates,
         "target": target_id, "seed": seed, "code": CODE_VERSION,
     })[:20]
+
+
+def stage1_path(profile: Profile, manifest_sha256: str, seed: int) -> Path:
+    """Where stage 1 (attribute editing, which neither the target nor the surrogates affect) is shared
+    between the models of all targets trained on the same data with the same profile and seed."""
+    key = json_sha256({"profile": profile.to_dict(), "manifest": manifest_sha256, "seed": seed, "code": CODE_VERSION})
+    return runs_root() / f"stage1-{key[:20]}.pt"
 
 
 def runs_root() -> Path:
@@ -129,7 +139,9 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> Tra
     directory = Path(directory)
     path = directory / "model.pt"
     if not path.is_file():
-        raise CheckpointError(f"no finished ErasableMask model in {directory}; train it with `fpbench train erasablemask`")
+        raise CheckpointError(
+            f"no finished ErasableMask model in {directory}; train it with `fpbench train erasablemask`"
+        )
     blob = torch.load(path, map_location="cpu", weights_only=True)
     pdict = {k: v for k, v in blob["profile"].items() if k != "sigma1"}
     pdict = {k: tuple(v) if isinstance(v, list) else v for k, v in pdict.items()}

@@ -7,9 +7,8 @@ import torch.nn.functional as F
 
 def d_adv_loss(real_logit: torch.Tensor, fake_logit: torch.Tensor) -> torch.Tensor:
     """L_D of eq. 3: -log D_G(x_cov) - log(1 - D_G(x_fake)), batch mean."""
-    return F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit)) + F.binary_cross_entropy_with_logits(
-        fake_logit, torch.zeros_like(fake_logit)
-    )
+    real = F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
+    return real + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit))
 
 
 def g_adv_loss(fake_logit: torch.Tensor) -> torch.Tensor:

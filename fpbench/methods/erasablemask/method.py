@@ -12,15 +12,12 @@ from ...errors import BadInput
 from ...images import check_canonical, tensor_sha256
 from ...zoo.model import FaceModel
 from .. import METHODS
-from ..base import Method, ProtectContext
+from ..base import DEFAULT_SURROGATES, Method, ProtectContext
 from .checkpoints import (
-    CODE_VERSION, TrainedModel, checkpoint_key, load_model, read_card, run_dir, surrogate_ids,
+    CODE_VERSION, TrainedModel, checkpoint_key, load_model, read_card, run_dir, stage1_path, surrogate_ids,
 )
 from .profiles import Profile, departures, get_profile
 from .train import Trainer, TrainSet, derive_seed, flip_one, to_resolution
-
-#: Surrogates used when none are named (embedded zoo models; the rest of the zoo stays black-box).
-DEFAULT_SURROGATES = ("sface", "mobilefacenet", "mfn512")
 
 #: Largest mean absolute pixel difference at which a context target counts as the trained target.
 TARGET_TOLERANCE = 0.05
@@ -58,6 +55,8 @@ class ErasableMask(Method):
     needs = frozenset({"surrogates", "target_images", "training"})
     reversible = True
     version = CODE_VERSION
+    run_options = frozenset({"profile", "seed"})
+    default_surrogates = DEFAULT_SURROGATES
 
     def __init__(self, profile: str = "mini", seed: int = 0, steps_scale: float = 1.0, progress: bool = True) -> None:
         self.profile: Profile = get_profile(profile, float(steps_scale))
@@ -98,7 +97,9 @@ class ErasableMask(Method):
         The cache key holds ``target_id`` (the dataset record id; the manifest hash pins its pixels), so the
         same target given at another crop size reuses the model; without an id the image hash is the id."""
         if target is None:
-            raise BadInput("erasablemask trains toward one fixed target face: call fit(..., target=IMAGES, target_id=ID)")
+            raise BadInput(
+                "erasablemask trains toward one fixed target face: call fit(..., target=IMAGES, target_id=ID)"
+            )
         target = check_canonical(target.detach().float().cpu())
         target_id = target_id or tensor_sha256(target)[:12]
         if target_id in self._models:
@@ -111,15 +112,17 @@ class ErasableMask(Method):
         if not (card.get("complete") and (directory / "model.pt").is_file()):
             meta = {
                 "key": key, "dataset": train.name, "manifest_sha256": train.manifest_sha256, "surrogates": surr,
-                "target": {"id": target_id, "sha256": tensor_sha256(target)}, "target_id": target_id,
                 "steps_scale": self.params["steps_scale"],
             }
-            Trainer(self.profile, TrainSet.from_dataset(train), surrogates, target, directory, seed, device,
-                    meta=meta, progress=self.progress).run()
+            Trainer(self.profile, TrainSet.from_dataset(train), surrogates, target, target_id, directory, seed, device,
+                    meta=meta, progress=self.progress,
+                    shared_stage1=stage1_path(self.profile, train.manifest_sha256, seed)).run()
         self._models[target_id] = load_model(directory, device)
 
     @classmethod
-    def from_checkpoint(cls, directory: str | Path, device: str | torch.device = "cpu", progress: bool = True) -> "ErasableMask":
+    def from_checkpoint(
+        cls, directory: str | Path, device: str | torch.device = "cpu", progress: bool = True
+    ) -> "ErasableMask":
         """An ErasableMask holding the finished model of a run directory (see ``latest_checkpoint``)."""
         model = load_model(directory, device)
         card = read_card(Path(directory)) or {}
@@ -133,7 +136,9 @@ class ErasableMask(Method):
     def _route(self, targets: torch.Tensor | None, n: int) -> list[TrainedModel]:
         """The trained model for each of ``n`` rows, matched by their context target image."""
         if not self._models:
-            raise BadInput("erasablemask has no trained model yet: call fit(train, surrogates, device, target=...) first")
+            raise BadInput(
+                "erasablemask has no trained model yet: call fit(train, surrogates, device, target=...) first"
+            )
         if targets is None:
             if len(self._models) > 1:
                 raise BadInput("erasablemask holds models for several targets: pass the target images in the context")
@@ -206,4 +211,6 @@ class ErasableMask(Method):
         return out
 
 
-METHODS.add("erasablemask", ErasableMask, "ErasableMask: AttGAN semantic adversarial mask + restorer, meta-auxiliary attack")
+METHODS.add(
+    "erasablemask", ErasableMask, "ErasableMask: AttGAN semantic adversarial mask + restorer, meta-auxiliary attack"
+)

@@ -62,7 +62,9 @@ class Decoder(nn.Module):
     ``(1 - gamma) * h + gamma * h_clean`` after every layer (clean-domain information injection).
     """
 
-    def __init__(self, enc_widths: list[int], dim: int, n_layers: int, max_dim: int, n_attrs: int, shortcut_layers: int) -> None:
+    def __init__(
+        self, enc_widths: list[int], dim: int, n_layers: int, max_dim: int, n_attrs: int, shortcut_layers: int
+    ) -> None:
         super().__init__()
         self.n_attrs = n_attrs
         self.shortcut_layers = min(shortcut_layers, n_layers - 1)

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ...cache import file_sha256
 from ...data.dataset import FaceDataset, FaceRecord
 from ...errors import BadInput
+from ...images import tensor_sha256
 from ...zoo.model import FaceModel
 from . import losses as L
 from .checkpoints import CODE_VERSION, read_card, save_model, save_torch, write_card
@@ -147,11 +148,13 @@ class Trainer:
         data: TrainSet,
         surrogates: Sequence[FaceModel],
         target_images: torch.Tensor,
+        target_id: str,
         directory: Path,
         seed: int,
         device: torch.device | str,
         meta: dict[str, Any] | None = None,
         progress: bool = True,
+        shared_stage1: Path | None = None,
     ) -> None:
         if not surrogates:
             raise BadInput("erasablemask needs at least one surrogate model (--surrogate NAME[,NAME...])")
@@ -162,8 +165,10 @@ class Trainer:
         self.dir = Path(directory)
         self.meta = dict(meta or {})
         self.progress = progress
+        self.shared_stage1 = shared_stage1
         self.surrogates = [m.to(self.device).eval() for m in surrogates]
         self.target_images = target_images.detach().cpu()
+        self.target_id = target_id
         with torch.no_grad():
             self.target_embs = [m(self.target_images.to(self.device)) for m in self.surrogates]
         n = len(data.records)
@@ -182,7 +187,9 @@ class Trainer:
             "er": torch.optim.Adam(chain(nets.e_adv.parameters(), nets.r.parameters()), lr=lr, betas=betas),
             "r": torch.optim.Adam(nets.r.parameters(), lr=lr, betas=betas),
         }
-        self.state: dict[str, Any] = {"stage": 1, "step": 0, "curves": {1: [], 2: [], 3: []}, "wall": {1: 0.0, 2: 0.0, 3: 0.0}}
+        self.state: dict[str, Any] = {
+            "stage": 1, "step": 0, "curves": {1: [], 2: [], 3: []}, "wall": {1: 0.0, 2: 0.0, 3: 0.0},
+        }
 
     # ----------------------------------------------------------------------------------------- state
     def stage_steps(self, stage: int) -> int:
@@ -206,6 +213,22 @@ class Trainer:
             o.load_state_dict(blob["opts"][k])
         self.weights.load_state_dict(blob["weights"])
         self.state = blob["state"]
+
+    def _reuse_stage1(self) -> None:
+        """Start from a finished shared stage 1 (bit-identical to training it again: same data, seed and
+        profile) instead of repeating it for every target."""
+        if self.state["stage"] != 1 or self.state["step"] != 0 or self.shared_stage1 is None:
+            return
+        if not self.shared_stage1.is_file():
+            return
+        blob = torch.load(self.shared_stage1, map_location=self.device, weights_only=True)
+        self.nets.load_state_dict(blob["nets"])
+        for k in ("g", "d"):
+            self.opts[k].load_state_dict(blob["opts"][k])
+        self.state["curves"][1], self.state["wall"][1] = blob["curve"], blob["wall"]
+        save_torch(self.nets.state_dict(), self.dir / "stage1.pt")
+        self.state["stage"] = 2
+        self.meta["stage1"] = f"shared: {self.shared_stage1.name}"
 
     # ----------------------------------------------------------------------------------------- data
     def _batch(self, stage: int, step: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -336,6 +359,7 @@ class Trainer:
             return True
         self._resume()
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._reuse_stage1()
         done = 0
         console = Console(stderr=True)
         for stage in (1, 2, 3):
@@ -365,12 +389,16 @@ class Trainer:
                     bar.update(task, completed=step, info=" ".join(f"{k}={v:.3g}" for k, v in list(row.items())[:5]))
             if stage < 3:
                 save_torch(self.nets.state_dict(), self.dir / f"stage{stage}.pt")
+            if stage == 1 and self.shared_stage1 is not None:
+                save_torch({"nets": self.nets.state_dict(), "opts": {k: self.opts[k].state_dict() for k in ("g", "d")},
+                            "curve": self.state["curves"][1], "wall": self.state["wall"][1]}, self.shared_stage1)
             self.state["stage"], self.state["step"] = stage + 1, 0
             self._save_progress()
             write_card(self.dir, self.card(complete=False))
         save_model(self.dir, self.nets, self.p, self.data.attribute_names, self.data.flip_names,
-                   self.meta.get("target_id", ""), self.target_images)
+                   self.target_id, self.target_images)
         write_card(self.dir, self.card(complete=True))
+        (self.dir / "progress.pt").unlink()  # the finished model supersedes the resumable state
         return True
 
     # ----------------------------------------------------------------------------------------- report
@@ -404,6 +432,7 @@ class Trainer:
             "departures": departures(self.p),
             "interpretations": INTERPRETATIONS,
             "seed": self.seed,
+            "target": {"id": self.target_id, "sha256": tensor_sha256(self.target_images)},
             "device": str(self.device),
             "n_train": len(self.data.records),
             "batch_size": self.batch,
