@@ -75,6 +75,8 @@ def build_table(runs: Sequence[RunResult], metrics: Sequence[str], rows: str = "
         if not q.empty:
             q = q.copy()
             q["method"], q["run"] = label, run.path.name if run.path else label
+            # quality compares images, not targets: its column is the kind of image ("protected", "restored")
+            q["target"], q["transform"] = q["image"], "identity"
             frames.append(q.assign(kind="quality"))
     data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if data.empty:
@@ -107,7 +109,7 @@ def build_table(runs: Sequence[RunResult], metrics: Sequence[str], rows: str = "
     return Table(row_labels, col_labels, list(metrics), cells, rows, cols)
 
 
-#: metrics of a whole set of images (one number per run, kept in the run card), shown in column "all"
+#: metrics of a whole set of images (one number per run, kept in the run card), in column "protected"
 SET_LEVEL = ("fid", "kid")
 
 
@@ -117,7 +119,7 @@ def _set_level(runs: Sequence[RunResult], metric: str, rows: str) -> dict[tuple[
         q = run.card.get("quality") or {}
         if metric in q:
             row = label if rows == "method" else run.path.name if rows == "run" and run.path else label
-            out[(row, "all", metric)] = Estimate(float(q[metric]), float("nan"), float("nan"), int(q.get("n", 0)))
+            out[(row, "protected", metric)] = Estimate(float(q[metric]), float("nan"), float("nan"), int(q.get("n", 0)))
     return out
 
 
@@ -127,12 +129,14 @@ def _axis(df: pd.DataFrame, axis: str) -> pd.Series:
     return pd.Series(["-"] * len(df), index=df.index)
 
 
-def _fmt(est: Estimate | None, ci: bool, digits: int = 2) -> str:
+def _fmt(est: Estimate | None, ci: bool, metric: str) -> str:
+    """Rates (percent) with two decimals, other metrics with four significant digits."""
     if est is None:
         return "-"
+    spec = ".2f" if METRICS[metric][2] else ".4g"
     if ci and est.n > 1 and np.isfinite(est.lo):
-        return f"{est.value:.{digits}f} [{est.lo:.{digits}f}, {est.hi:.{digits}f}]"
-    return f"{est.value:.{digits}f}"
+        return f"{est.value:{spec}} [{est.lo:{spec}}, {est.hi:{spec}}]"
+    return f"{est.value:{spec}}"
 
 
 def _header(table: Table, col: str, metric: str) -> str:
@@ -143,7 +147,7 @@ def to_frame(table: Table, ci: bool = False) -> pd.DataFrame:
     data = {}
     for col in table.cols:
         for m in table.metrics:
-            data[_header(table, col, m)] = [_fmt(table.cells.get((r, col, m)), ci) for r in table.rows]
+            data[_header(table, col, m)] = [_fmt(table.cells.get((r, col, m)), ci, m) for r in table.rows]
     return pd.DataFrame(data, index=pd.Index(table.rows, name=table.row_axis))
 
 
@@ -173,7 +177,7 @@ def _rich(table: Table, ci: bool, title: str | None):
         for m in table.metrics:
             rt.add_column(escape(_header(table, col, m) + (" %" if METRICS[m][2] else "")), justify="right")
     for r in table.rows:
-        rt.add_row(escape(r), *[_fmt(table.cells.get((r, c, m)), ci) for c in table.cols for m in table.metrics])
+        rt.add_row(escape(r), *[_fmt(table.cells.get((r, c, m)), ci, m) for c in table.cols for m in table.metrics])
     return rt
 
 
@@ -200,7 +204,7 @@ def _ranks(table: Table, col: str, metric: str) -> dict[str, int]:
     return {r: distinct.index(v) for r, v in vals.items()}
 
 
-def to_latex(table: Table, ci: bool = False, caption: str | None = None, digits: int = 2) -> str:
+def to_latex(table: Table, ci: bool = False, caption: str | None = None) -> str:
     """A booktabs tabular (in a table float when ``caption`` is given); best bold, second underlined."""
     multi = len(table.metrics) > 1
     ncols = 1 + len(table.cols) * len(table.metrics)
@@ -229,7 +233,7 @@ def to_latex(table: Table, ci: bool = False, caption: str | None = None, digits:
         for c in table.cols:
             for m in table.metrics:
                 est = table.cells.get((r, c, m))
-                text = latex_escape(_fmt(est, ci, digits))
+                text = latex_escape(_fmt(est, ci, m))
                 rank = ranks[(c, m)].get(r)
                 if est is not None and len(ranks[(c, m)]) > 1:
                     text = rf"\textbf{{{text}}}" if rank == 0 else rf"\underline{{{text}}}" if rank == 1 else text
