@@ -2,7 +2,7 @@
 
 Run::
 
-    FPBENCH_CACHE=/path/to/cache python benchmarks/attack_overhead.py [--steps 10] [--surrogates sface,mfn512] [--batch 8]
+    FPBENCH_CACHE=/path/to/cache python benchmarks/attack_overhead.py [--steps 10] [--surrogates sface,mfn512]
 
 Both paths attack the same batch (synthetic ``golden_batch`` images toward other golden images) for ``--steps``
 Linf steps over the same zoo models: fpbench through ``IterativeAttack.protect`` (``FaceModel`` wrappers,
@@ -53,7 +53,9 @@ def bare_embedder(model: FaceModel) -> Callable[[torch.Tensor], torch.Tensor]:
     return embed
 
 
-def bare_pgd(embedders: list, x: torch.Tensor, targets: torch.Tensor, steps: int, alpha: float, seed: int) -> torch.Tensor:
+def bare_pgd(
+    embedders: list, x: torch.Tensor, targets: torch.Tensor, steps: int, alpha: float, seed: int
+) -> torch.Tensor:
     """Impersonation PGD with a random start, written out."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -77,7 +79,9 @@ def fpbench_pgd(models: list[FaceModel], x: torch.Tensor, targets: torch.Tensor,
     return method.protect(x, ctx)
 
 
-def best_times(runs: dict[str, Callable[[], torch.Tensor]], rounds: int) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
+def best_times(
+    runs: dict[str, Callable[[], torch.Tensor]], rounds: int
+) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
     """Best wall time of each run over ``rounds`` interleaved repetitions (after one warm-up), and its output."""
     outputs = {name: run() for name, run in runs.items()}
     best = dict.fromkeys(runs, float("inf"))
@@ -111,7 +115,8 @@ def main() -> None:
     for column in ("path", "seconds", "ms / step", "ratio"):
         table.add_column(column, justify="left" if column == "path" else "right")
     for name, seconds in best.items():
-        table.add_row(name, f"{seconds:.3f}", f"{1000 * seconds / args.steps:.1f}", f"{seconds / best['bare torch']:.3f}")
+        ratio_to_bare = seconds / best["bare torch"]
+        table.add_row(name, f"{seconds:.3f}", f"{1000 * seconds / args.steps:.1f}", f"{ratio_to_bare:.3f}")
     console = Console()
     console.print(table)
     diff = (out["fpbench"] - out["bare torch"]).abs().max().item()

@@ -91,7 +91,8 @@ def runner_benchmark(target_names: list[str], targets: list, source: Path, scrat
     pairs = make_pairs(dataset, "impersonate")
     images = dataset.images([p.source for p in pairs] + sorted({p.reference.id: p.reference for p in pairs}.values(),
                                                                key=lambda r: r.id))
-    rows.append((f"bare forwards of its {len(images)} images", timed(bare_forwards, [t.model for t in targets], images, batch), {}))
+    bare = timed(bare_forwards, [t.model for t in targets], images, batch)
+    rows.append((f"bare forwards of its {len(images)} images", bare, {}))
     return rows
 
 

@@ -92,13 +92,14 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    table = Table(title=f"mini sweep from a cold cache: {len(methods)} methods x {len(targets)} targets x 7 transforms")
-    for column in ("method", "wall s", *(f"{s} s" for s in STAGES), "other s", "protected", "embedded"):
+    table = Table(title=f"mini sweep from a cold cache: {len(methods)} methods x {len(targets)} targets x 7 transforms "
+                        "(seconds; other: scoring outside the stages; computed: protected / embedded images)")
+    for column in ("method", "wall", *STAGES, "other", "computed"):
         table.add_column(column, justify="left" if column == "method" else "right")
     for method, wall, stages, work in rows:
         other = wall - sum(stages.get(s, 0.0) for s in STAGES)
         table.add_row(method, f"{wall:.1f}", *(f"{stages.get(s, 0.0):.1f}" for s in STAGES), f"{other:.1f}",
-                      str(work["protected"]), str(work["embedded"]))
+                      f"{work['protected']} / {work['embedded']}")
     console.print(table)
     verdict = "within" if total <= BUDGET_SECONDS else "OVER"
     console.print(f"total {total:.0f} s ({total / 60:.1f} min): {verdict} the {BUDGET_SECONDS // 60}-minute budget")

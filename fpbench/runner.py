@@ -198,44 +198,51 @@ class Runner:
         return store.get(keys)
 
     def _score(self, dataset, pairs, protected, targets: list[Target], size: int):
+        """Scores of every pair under every transform and target. Each chunk of protected images is read once,
+        and transformed (and restored) once for all targets; rows come in target, transform, pair order."""
         spec = self.spec
         reversible = self.method.reversible
         kind = KINDS[spec.goal]
-        rows: list[dict[str, Any]] = []
         thresholds: dict[str, dict[str, Any]] = {}
         ref_records = sorted({p.reference.id: p.reference for p in pairs}.values(), key=lambda r: r.id)
         ref_images = dataset.images(ref_records, size)
-        task = self.progress.add_task("evaluate", total=len(targets) * len(self.transforms) * len(pairs))
-        for target in targets:
-            emb = EmbeddingStore(target.cache_key)
+        stores = [EmbeddingStore(target.cache_key) for target in targets]
+        ref_emb = []
+        for target, emb in zip(targets, stores):
             with self.work.stage("embed"):
-                ref_emb = dict(zip([r.id for r in ref_records], emb.embed(ref_images, target.embed, spec.batch_size)))
+                e_ref = emb.embed(ref_images, target.embed, spec.batch_size)
+            ref_emb.append(dict(zip([r.id for r in ref_records], e_ref)))
             thresholds[target.display] = self._thresholds(target, dataset, emb, size)
-            tau = thresholds[target.display]["far"][str(spec.far)]["tau"]
-            tau_esr = thresholds[target.display]["far"][str(spec.esr_far)]["tau"]
-            for transform in self.transforms:
-                for chunk in chunks(pairs, spec.batch_size):
-                    keys = [protected["keys"][p.id] for p in chunk]
-                    x_t = self._channel(protected["store"].get(keys), keys, transform)
+        rows: dict[tuple[int, int], list[dict[str, Any]]] = {}  # (target index, transform index) -> rows
+        task = self.progress.add_task("evaluate", total=len(targets) * len(self.transforms) * len(pairs))
+        for chunk in chunks(pairs, spec.batch_size):
+            keys = [protected["keys"][p.id] for p in chunk]
+            x = protected["store"].get(keys)
+            targets_t = dataset.images([p.target for p in chunk], size) if reversible and chunk[0].target else None
+            for f, transform in enumerate(self.transforms):
+                x_t = self._channel(x, keys, transform)
+                x_rec = self._restored(protected, chunk, x_t, transform, targets_t) if reversible else None
+                for t, (target, emb) in enumerate(zip(targets, stores)):
+                    far = thresholds[target.display]["far"]
+                    tau, tau_esr = far[str(spec.far)]["tau"], far[str(spec.esr_far)]["tau"]
                     with self.work.stage("embed"):
                         e_adv = emb.embed(x_t, target.embed, spec.batch_size)
-                        targets_t = dataset.images([p.target for p in chunk], size) if chunk[0].target else None
-                        e_rec = emb.embed(self._restored(protected, chunk, x_t, transform, targets_t), target.embed,
-                                          spec.batch_size) if reversible else None
+                        e_rec = emb.embed(x_rec, target.embed, spec.batch_size) if x_rec is not None else None
+                    out = rows.setdefault((t, f), [])
                     for i, p in enumerate(chunk):
-                        ref = ref_emb[p.reference.id]
+                        ref = ref_emb[t][p.reference.id]
                         sim = float(np.dot(e_adv[i], ref))
                         base = {"pair": p.id, "source": p.source.id, "target_face": p.target.id if p.target else "",
                                 "target": target.display, "transform": transform.name}
                         ok = sim > tau if spec.goal == "impersonate" else sim < tau
-                        rows.append({**base, "kind": kind, "similarity": sim, "threshold": tau, "success": ok})
+                        out.append({**base, "kind": kind, "similarity": sim, "threshold": tau, "success": ok})
                         if e_rec is not None:
                             sim_rec = float(np.dot(e_rec[i], ref))
-                            rows.append({**base, "kind": "erasion", "similarity": sim_rec, "threshold": tau_esr,
-                                         "success": sim_rec < tau_esr})
+                            out.append({**base, "kind": "erasion", "similarity": sim_rec, "threshold": tau_esr,
+                                        "success": sim_rec < tau_esr})
                     self.progress.advance(task, len(chunk))
-            self.work.embedded += emb.computed
-        return pd.DataFrame(rows), thresholds
+        self.work.embedded += sum(emb.computed for emb in stores)
+        return pd.DataFrame([row for key in sorted(rows) for row in rows[key]]), thresholds
 
     def _thresholds(self, target: Target, dataset: FaceDataset, emb: EmbeddingStore, size: int) -> dict[str, Any]:
         """Thresholds at the run's FARs with their provenance: published or stored calibration, else the

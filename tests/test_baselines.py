@@ -120,3 +120,13 @@ def test_baseline_without_matching_values_is_an_error(run_dirs):
         add_published(table, "erasablemask:VI")
     with pytest.raises(BadInput, match="PAPER:TABLE"):
         add_published(table, "erasablemask")
+
+
+def test_baseline_quality_values_sit_under_the_image_kind(tmp_path, capsys):
+    run = fake_run("gmaa", {"sface": [True, False]})
+    run.quality = pd.DataFrame({"pair": ["p0", "p1"], "image": ["protected", "protected"], "lpips": [0.1, 0.2]})
+    run.save(tmp_path / "gmaa")
+    assert main(["table", str(tmp_path), "--metric", "lpips", "--format", "csv", "--baseline", "erasablemask:VI"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[:3] == ["method,protected", "gmaa,0.15", "GMAA (published),0.117"]
+    assert "ErasableMask (published),0.0645" in lines

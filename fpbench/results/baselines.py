@@ -2,9 +2,10 @@
 
 Each CSV row is one published value: paper, table, dataset, processing (fpbench transform name, ``none``
 when the images were not processed), surrogate, row (the paper's method name), column (the paper's target
-name), metric (fpbench's metric names where one exists), value, unit, source and notes (where the text of
-the paper is inconsistent or ambiguous). ``published()`` loads them; ``add_published()`` adds the rows of
-one paper table to a method x target ``Table``, under the column of the fpbench target with the same name.
+name, or the kind of image for quality), metric (fpbench's metric names where one exists), value, unit,
+source and notes (where the text of the paper is inconsistent or ambiguous). ``published()`` loads them;
+``add_published()`` adds the rows of one paper table to a method x target ``Table``, under the column of
+the fpbench target with the same name (quality under ``protected`` / ``restored``, as fpbench shows it).
 The published values come from the papers' own models and data (their ArcFace is an IResNet-100, not
 fpbench's embedded fallback), so they frame a result; they do not replicate it.
 """
@@ -47,7 +48,8 @@ def published(paper: str | None = None, table: str | None = None) -> pd.DataFram
     df["value"] = df["value"].astype(float)
     if table is not None:
         if table not in set(df["table"]):
-            raise BadInput(f"{paper or 'the papers'} have no table {table!r}; available: {', '.join(dict.fromkeys(df['table']))}")
+            tables = ", ".join(dict.fromkeys(df["table"]))
+            raise BadInput(f"{paper or 'the papers'} have no table {table!r}; available: {tables}")
         df = df[df["table"] == table].reset_index(drop=True)
     return df
 
@@ -65,10 +67,8 @@ def paper_method(label: str) -> str:
 
 
 def paper_target(display: str) -> str:
-    """The papers' name of an fpbench target column (``arcface[mobilefacenet]`` -> ``ArcFace``); quality
-    columns (``-``, no target) map to the empty column of the papers' quality tables."""
-    if display == "-":
-        return ""
+    """The papers' name of an fpbench target column (``arcface[mobilefacenet]`` -> ``ArcFace``); other
+    columns (quality tables' ``protected`` and ``restored``) keep their name."""
     name = display.split("[")[0]
     return TARGET_NAMES.get(name, name)
 
@@ -100,7 +100,7 @@ def add_published(table: Table, selector: str, transform: str | None = None) -> 
     columns = {paper_target(c): c for c in table.cols}
     matched = df[df["column"].isin(list(columns)) & df["metric"].isin(table.metrics)]
     if matched.empty:
-        offered = ", ".join(f"{c or 'no target'} ({', '.join(dict.fromkeys(g['metric']))})" for c, g in df.groupby("column"))
+        offered = ", ".join(f"{c} ({', '.join(dict.fromkeys(g['metric']))})" for c, g in df.groupby("column"))
         raise BadInput(f"{paper} table {table_id} publishes none of {', '.join(table.metrics)} for this table's targets"
                        f"{f' under {transform}' if transform else ''}; it has {offered or 'nothing there'}")
     df = matched
