@@ -26,9 +26,16 @@ def asr(result, target: str, transform: str = "identity") -> float:
     return s[(s["target"] == target) & (s["transform"] == transform) & (s["kind"] == "impersonation")]["success"].mean()
 
 
+def similarity(result, target: str) -> float:
+    s = result.scores
+    return s[(s["target"] == target) & (s["transform"] == "identity")]["similarity"].mean()
+
+
 def test_white_box_pgd_beats_fgsm_beats_clean(runs):
+    """Same Linf budget: PGD's success rate is at least FGSM's, and it gets strictly closer to the target."""
     wb = "arcface[mobilefacenet]"
     assert asr(runs["pgd"], wb) >= asr(runs["fgsm"], wb) > asr(runs["none"], wb)
+    assert similarity(runs["pgd"], wb) > similarity(runs["fgsm"], wb) > similarity(runs["none"], wb)
     assert runs["pgd"].card["white_box"] == [wb]
 
 
