@@ -10,7 +10,8 @@ image and every embedding is really computed, then runs one ``Runner`` per metho
 the methods' default white-box surrogates, the embedded models that are not surrogates as targets, the 7
 transforms of ``DEFAULT_CHANNEL``, quality on). It prints the wall time of each run with the per-stage times
 from its run card, and the total against the 15-minute budget. ``--profile`` writes a cProfile of the whole
-sweep (read it with ``python -m pstats``). The temporary cache is deleted unless ``--keep`` is given.
+sweep (read it with ``python -m pstats``). The temporary cache is deleted unless ``--keep`` is given. On a
+machine shared with other work, ``--threads 1`` avoids torch threads waiting for each other (see README).
 """
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated (default: %(default)s)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the sweep to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary cache (its path is printed)")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     source = Path(os.environ.get("FPBENCH_CACHE") or Path.home() / ".cache" / "fpbench").expanduser()
     methods = [m for m in args.methods.split(",") if m]
     console = Console()

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import FpbenchError
 
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except FpbenchError as e:
-        console.print(f"[bold red]error:[/] {e}", highlight=False)
+        console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
         return e.exit_code
     except KeyboardInterrupt:
         console.print("interrupted; finished work is cached and a re-run resumes from it")
