@@ -51,6 +51,19 @@ class Work:
         self.stage_seconds[name] = round(self.stage_seconds.get(name, 0.0) + time.perf_counter() - t0, 3)
 
 
+@dataclass
+class Protected:
+    """Where a run's protected images are and what made them (later stages restore and score them)."""
+
+    store: ImageStore
+    keys: dict[str, str]  # pair id -> image key in ``store``
+    method_key: str
+    dataset: FaceDataset
+    pairs: list[Pair]
+    surrogates: list[FaceModel]
+    size: int
+
+
 def white_box_model(name: str, device: torch.device) -> FaceModel:
     """The differentiable model behind a target name, for use as a surrogate."""
     model = getattr(make_target(name, device), "model", None)
@@ -97,6 +110,7 @@ class Runner:
         self.work = Work()
         self.warnings: list[str] = []
         self.set_quality: dict[str, Any] = {}
+        self._fitted: set[str] = set()
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), transient=True, disable=not progress)
         # resolve every name before any work, so typos fail fast
@@ -147,25 +161,19 @@ class Runner:
             "goal": s.goal, "seed": s.seed, "size": size, "batch_size": s.batch_size, "profile": s.profile,
         })
 
-    def _protect(self, dataset: FaceDataset, pairs: list[Pair], surrogates: list[FaceModel], size: int) -> dict:
-        """Protected image per pair (cached PNGs), plus the chunk layout later stages reuse."""
+    def _protect(self, dataset: FaceDataset, pairs: list[Pair], surrogates: list[FaceModel], size: int) -> "Protected":
+        """Protected image per pair (cached PNGs)."""
         spec, method = self.spec, self.method
         key = self._method_key(surrogates, size)
         store = ImageStore("protected", f"{spec.method}-{key[:16]}")
         faces = {r.id: r for p in pairs for r in (p.source, p.reference)}
         src_hash = {i: tensor_sha256(dataset.images([r], size)) for i, r in faces.items()}
         pair_key = {p.id: json_sha256([key, src_hash[p.source.id], src_hash[p.reference.id]]) for p in pairs}
-        fitted: set[str] = set()
         task = self.progress.add_task(f"protect [{spec.method}]", total=len(pairs))
         for chunk in chunks(pairs, spec.batch_size):
             keys = [pair_key[p.id] for p in chunk]
+            self._fit(dataset, surrogates, chunk, size)  # also when cached: the run card names the trained model
             if not all(store.has(k) for k in keys):
-                target_id = chunk[0].target.id if chunk[0].target else ""
-                if "training" in method.needs and target_id not in fitted:
-                    target_img = dataset.images([chunk[0].target], size) if chunk[0].target else None
-                    with self.work.stage("fit"):
-                        method.fit(dataset, surrogates, self.device, target=target_img, target_id=target_id)
-                    fitted.add(target_id)
                 x = dataset.images([p.source for p in chunk], size)
                 ctx = ProtectContext(
                     goal=spec.goal, surrogates=surrogates, device=self.device,
@@ -179,20 +187,45 @@ class Runner:
                     store.put(k, img)
                 self.work.protected += len(chunk)
             self.progress.advance(task, len(chunk))
-        return {"store": store, "keys": pair_key, "method_key": key}
+        return Protected(store, pair_key, key, dataset, pairs, surrogates, size)
+
+    def _fit(self, dataset: FaceDataset, surrogates: list[FaceModel], chunk: list[Pair], size: int) -> None:
+        """Train (or load) what a learning method needs for ``chunk``'s target, once per run."""
+        target_id = chunk[0].target.id if chunk[0].target else ""
+        if "training" not in self.method.needs or target_id in self._fitted:
+            return
+        target_img = dataset.images([chunk[0].target], size) if chunk[0].target else None
+        with self.work.stage("fit"):
+            self.method.fit(dataset, surrogates, self.device, target=target_img, target_id=target_id)
+        self._fitted.add(target_id)
+
+    def _context(self, protected: Protected, chunk: list[Pair], every_target: bool = False) -> ProtectContext:
+        """The context a chunk was protected with (target faces route per-target models), with the method
+        fitted for it, or with ``every_target`` for all the run's targets (a wrong key is another target's)."""
+        dataset, size = protected.dataset, protected.size
+        for part in chunks(protected.pairs, self.spec.batch_size) if every_target else [chunk]:
+            self._fit(dataset, protected.surrogates, part, size)
+        targets = dataset.images([p.target for p in chunk], size) if chunk[0].target else None
+        return ProtectContext(goal=self.spec.goal, target_images=targets, device=self.device)
 
     def _channel(self, images: torch.Tensor, keys: list[str], transform: Transform) -> torch.Tensor:
         return transform(images, seeded(chunk_seed(self.spec.seed, transform.name, keys)))
 
-    def _restored(self, protected: dict, chunk: list[Pair], x_t: torch.Tensor, transform: Transform,
-                  target_images: torch.Tensor | None) -> torch.Tensor:
-        keys = [json_sha256([protected["keys"][p.id], transform.name, "restore"]) for p in chunk]
-        store = ImageStore("restored", f"{self.spec.method}-{protected['method_key'][:16]}")
+    def _restored(self, protected: Protected, chunk: list[Pair], x_t: torch.Tensor, transform: Transform,
+                  wrong_key: bool = False) -> torch.Tensor | None:
+        """Restorations of a chunk's (transformed) protected images, cached; with ``wrong_key`` by a key the
+        images were not protected with (None when the method has no second key)."""
+        tag = "restore-wrong-key" if wrong_key else "restore"
+        keys = [json_sha256([protected.keys[p.id], transform.name, tag]) for p in chunk]
+        store = ImageStore("restored", f"{self.spec.method}-{protected.method_key[:16]}")
         if not all(store.has(k) for k in keys):
-            ctx = ProtectContext(goal=self.spec.goal, target_images=target_images, device=self.device)
+            ctx = self._context(protected, chunk, every_target=wrong_key)
             with self.work.stage("restore"), torch.no_grad():
-                rec = self.method.restore(x_t.to(self.device), ctx).detach().cpu()
-            for k, img in zip(keys, rec):
+                x_in = x_t.to(self.device)
+                rec = self.method.restore_with_wrong_key(x_in, ctx) if wrong_key else self.method.restore(x_in, ctx)
+            if rec is None:
+                return None
+            for k, img in zip(keys, rec.detach().cpu()):
                 store.put(k, img)
             self.work.restored += len(keys)
         return store.get(keys)
@@ -216,18 +249,21 @@ class Runner:
         rows: dict[tuple[int, int], list[dict[str, Any]]] = {}  # (target index, transform index) -> rows
         task = self.progress.add_task("evaluate", total=len(targets) * len(self.transforms) * len(pairs))
         for chunk in chunks(pairs, spec.batch_size):
-            keys = [protected["keys"][p.id] for p in chunk]
-            x = protected["store"].get(keys)
-            targets_t = dataset.images([p.target for p in chunk], size) if reversible and chunk[0].target else None
+            keys = [protected.keys[p.id] for p in chunk]
+            x = protected.store.get(keys)
             for f, transform in enumerate(self.transforms):
                 x_t = self._channel(x, keys, transform)
-                x_rec = self._restored(protected, chunk, x_t, transform, targets_t) if reversible else None
+                restored = {}
+                if reversible:
+                    restored = {"erasion": self._restored(protected, chunk, x_t, transform),
+                                "erasion-wrong-key": self._restored(protected, chunk, x_t, transform, wrong_key=True)}
                 for t, (target, emb) in enumerate(zip(targets, stores)):
                     far = thresholds[target.display]["far"]
                     tau, tau_esr = far[str(spec.far)]["tau"], far[str(spec.esr_far)]["tau"]
                     with self.work.stage("embed"):
                         e_adv = emb.embed(x_t, target.embed, spec.batch_size)
-                        e_rec = emb.embed(x_rec, target.embed, spec.batch_size) if x_rec is not None else None
+                        e_rec = {k: emb.embed(v, target.embed, spec.batch_size)
+                                 for k, v in restored.items() if v is not None}
                     out = rows.setdefault((t, f), [])
                     for i, p in enumerate(chunk):
                         ref = ref_emb[t][p.reference.id]
@@ -236,9 +272,9 @@ class Runner:
                                 "target": target.display, "transform": transform.name}
                         ok = sim > tau if spec.goal == "impersonate" else sim < tau
                         out.append({**base, "kind": kind, "similarity": sim, "threshold": tau, "success": ok})
-                        if e_rec is not None:
-                            sim_rec = float(np.dot(e_rec[i], ref))
-                            out.append({**base, "kind": "erasion", "similarity": sim_rec, "threshold": tau_esr,
+                        for rec_kind, e in e_rec.items():  # erasion succeeds when the target no longer matches
+                            sim_rec = float(np.dot(e[i], ref))
+                            out.append({**base, "kind": rec_kind, "similarity": sim_rec, "threshold": tau_esr,
                                         "success": sim_rec < tau_esr})
                     self.progress.advance(task, len(chunk))
         self.work.embedded += sum(emb.computed for emb in stores)
@@ -283,29 +319,64 @@ class Runner:
                 self.warnings.append(msg)
         return out
 
-    def _quality(self, dataset: FaceDataset, pairs: list[Pair], protected: dict, size: int) -> pd.DataFrame:
-        """Per-image L1/MSE/PSNR/SSIM/LPIPS of protected vs clean faces, and set-level FID/KID (with their
-        Inception features cached like embeddings) into ``self.set_quality``."""
+    def _quality(self, dataset: FaceDataset, pairs: list[Pair], protected: Protected, size: int) -> pd.DataFrame:
+        """Per-image L1/MSE/PSNR/SSIM/LPIPS and set-level FID/KID (Inception features cached like embeddings,
+        into ``self.set_quality``) of each image set against its reference: protected vs clean faces; for
+        semantic methods protected vs the method's unperturbed output (ErasableMask's Table VI compares with
+        the attribute-edited faces); for reversible methods restored vs clean faces."""
         from .metrics.fid import fid_from_features, inception_features, kid_from_features
         from .metrics.quality import per_image_quality, weights_provenance
         from .metrics.weights import fid_inception
 
+        features = EmbeddingStore(f"inception-fid-{fid_inception().card()['sha256'][:16]}")
+        embed = lambda x: inception_features(x, self.device)
+        frames, sets = [], {}
         with self.work.stage("quality"):
-            keys = [protected["keys"][p.id] for p in pairs]
-            adv = protected["store"].get(keys)
-            clean = dataset.images([p.source for p in pairs], size)
-            q = per_image_quality(adv, clean, device=self.device)
-            q.insert(0, "pair", [p.id for p in pairs])
-            q.insert(1, "image", "protected")
-            features = EmbeddingStore(f"inception-fid-{fid_inception().card()['sha256'][:16]}")
-            embed = lambda x: inception_features(x, self.device)
-            fa = torch.from_numpy(features.embed(adv, embed, self.spec.batch_size))
-            fb = torch.from_numpy(features.embed(clean, embed, self.spec.batch_size))
-            kid, kid_std, subset = kid_from_features(fa, fb, seed=self.spec.seed)
-            self.set_quality = {"fid": fid_from_features(fa, fb), "kid": kid, "kid_std": kid_std,
-                                "kid_subset_size": subset, "n": len(pairs), "reference": "clean source faces",
-                                "weights": weights_provenance()}
-            return q
+            for image, x, ref, (x_name, ref_name) in self._quality_sets(dataset, pairs, protected, size):
+                q = per_image_quality(x, ref, device=self.device)
+                q.insert(0, "pair", [p.id for p in pairs])
+                q.insert(1, "image", image)
+                frames.append(q)
+                fa = torch.from_numpy(features.embed(x, embed, self.spec.batch_size))
+                fb = torch.from_numpy(features.embed(ref, embed, self.spec.batch_size))
+                kid, kid_std, subset = kid_from_features(fa, fb, seed=self.spec.seed)
+                sets[image] = {"fid": fid_from_features(fa, fb), "kid": kid, "kid_std": kid_std,
+                               "kid_subset_size": subset, "n": len(pairs), "images": x_name, "reference": ref_name}
+        self.set_quality = {"sets": sets, "weights": weights_provenance()}
+        return pd.concat(frames, ignore_index=True)
+
+    def _quality_sets(self, dataset: FaceDataset, pairs: list[Pair], protected: Protected, size: int):
+        """(set name, images, reference images, (what the images are, what the reference is)) for every
+        comparison the method allows."""
+        clean = dataset.images([p.source for p in pairs], size)
+        adv = protected.store.get([protected.keys[p.id] for p in pairs])
+        yield "protected", adv, clean, ("protected faces", "clean source faces")
+        edited = self._unperturbed(pairs, protected)
+        if edited is not None:
+            yield "protected vs edited", adv, edited, ("protected faces", self.method.unperturbed_name)
+        if self.method.reversible:
+            identity = make_transform("identity")
+            restored = [self._restored(protected, c, protected.store.get([protected.keys[p.id] for p in c]), identity)
+                        for c in chunks(pairs, self.spec.batch_size)]
+            yield "restored", torch.cat(restored), clean, ("restored faces", "clean source faces")
+
+    def _unperturbed(self, pairs: list[Pair], protected: Protected) -> torch.Tensor | None:
+        """The method's ``unperturbed`` output per pair (cached like protected images), or None."""
+        if type(self.method).unperturbed is Method.unperturbed:
+            return None
+        store = ImageStore("unperturbed", f"{self.spec.method}-{protected.method_key[:16]}")
+        out = []
+        for chunk in chunks(pairs, self.spec.batch_size):
+            keys = [protected.keys[p.id] for p in chunk]
+            if not all(store.has(k) for k in keys):
+                x = protected.dataset.images([p.source for p in chunk], protected.size)
+                y = self.method.unperturbed(x, self._context(protected, chunk))
+                if y is None:
+                    return None
+                for k, img in zip(keys, y.detach().cpu()):
+                    store.put(k, img)
+            out.append(store.get(keys))
+        return torch.cat(out)
 
     def _card(self, dataset, pairs, surrogates, targets, thresholds) -> dict[str, Any]:
         spec = self.spec

@@ -124,9 +124,11 @@ def test_baseline_without_matching_values_is_an_error(run_dirs):
 
 def test_baseline_quality_values_sit_under_the_image_kind(tmp_path, capsys):
     run = fake_run("gmaa", {"sface": [True, False]})
-    run.quality = pd.DataFrame({"pair": ["p0", "p1"], "image": ["protected", "protected"], "lpips": [0.1, 0.2]})
+    run.quality = pd.DataFrame({"pair": ["p0", "p1", "p0", "p1"], "lpips": [0.1, 0.2, 0.3, 0.4],
+                                "image": ["protected", "protected", "protected vs edited", "protected vs edited"]})
     run.save(tmp_path / "gmaa")
     assert main(["table", str(tmp_path), "--metric", "lpips", "--format", "csv", "--baseline", "erasablemask:VI"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[:3] == ["method,protected", "gmaa,0.15", "GMAA (published),0.117"]
-    assert "ErasableMask (published),0.0645" in lines
+    assert lines[:3] == ["method,protected,protected vs edited", "gmaa,0.15,0.35", "GMAA (published),0.117,-"]
+    # the paper compares ErasableMask's own faces with the attribute-edited ones, the others' with the clean
+    assert "ErasableMask (published),-,0.0645" in lines

@@ -19,7 +19,7 @@ def test_external_plugin_runs_through_fpbench_run(plugin_env, tmp_path):
     out = fpbench(["run", "--method", "blur", "--target", "toy-fr-a", "--target", "toy-fr-b", "--dataset", "toy-faces",
                    "--transform", "identity", "--transform", "jpeg50", "--no-quality", "--quiet"], plugin_env, tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "toy-fr-a %" in out.stdout and "jpeg50" in out.stdout
+    assert "toy-fr-a · identity" in out.stdout and "toy-fr-a · jpeg50" in out.stdout and "ASR %" in out.stdout
     runs = list((tmp_path / "runs").glob("*/card.json"))
     assert len(runs) == 1
     latex = fpbench(["table", str(runs[0].parent), "--format", "latex"], plugin_env, tmp_path)

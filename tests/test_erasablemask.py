@@ -315,3 +315,73 @@ def test_one_model_per_target_routed_by_the_context(fitted, dataset, surrogates)
     assert both.restore(y, ctx).shape == x.shape
     with pytest.raises(BadInput, match="several targets"):
         both.restore(y)
+
+
+def test_wrong_key_and_unperturbed_reference(fitted, dataset, surrogates):
+    (single, _), t9 = fitted
+    assert single.wrong_keys() == {} and single.restore_with_wrong_key(t9) is None
+    both = ErasableMask(profile="toy", seed=0, progress=False)
+    t8 = dataset.images([dataset.records[8]], 48)
+    both.fit(dataset, surrogates, "cpu", target=t9, target_id="r9")
+    both.fit(dataset, surrogates, "cpu", target=t8, target_id="r8")
+    assert both.wrong_keys() == {"r8": "r9", "r9": "r8"} and both.card()["wrong_key_restorers"] == both.wrong_keys()
+    x = dataset.images(dataset.records[:2], 48)
+    ctx = ProtectContext("impersonate", surrogates, torch.cat([t9, t8]))
+    y = both.protect(x, ctx)
+    wrong = both.restore_with_wrong_key(y, ctx)
+    r9, r8 = (Restorer(both._models[t]) for t in ("r9", "r8"))
+    assert torch.allclose(wrong[:1], r8(y[:1]), atol=1e-5) and torch.allclose(wrong[1:], r9(y[1:]), atol=1e-5)
+    edited = both.unperturbed(x, ctx)  # x_cov^{att_b}: the same edit as protect, without E_adv
+    assert edited.shape == x.shape and not torch.allclose(edited, y, atol=1e-3)
+
+
+def test_attributes_modified_is_erasablemask_stage_1(fitted, dataset, surrogates):
+    (single, _), t9 = fitted
+    from fpbench.methods.erasablemask import AttributesModified
+
+    edit = AttributesModified(profile="toy", seed=0, progress=False)
+    edit.fit(dataset, (), "cpu")  # the shared stage 1 the fitted ErasableMask wrote: nothing to train
+    assert METHODS.get("attributes-modified") is AttributesModified and not edit.reversible
+    x = dataset.images(dataset.records[:3], 48)
+    ctx = ProtectContext("impersonate", surrogates, t9.expand(3, -1, -1, -1))
+    g_stage1, g_final = edit._model.nets.g.state_dict(), single._models["r9"].nets.g.state_dict()
+    assert all(torch.equal(g_stage1[k], g_final[k]) for k in g_stage1)  # the same editor G...
+    # ...but D_att (which estimates att_a at protect time) trained on in stage 2, so edits may differ slightly
+    assert (edit.protect(x, ctx) - single.unperturbed(x, ctx)).abs().mean() < 0.01
+    assert edit.card()["stage1_sha256"]
+
+
+def test_attributes_modified_trains_only_stage_1(dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv("FPBENCH_CACHE", str(tmp_path / "cache"))
+    from fpbench.methods.erasablemask import AttributesModified
+    from fpbench.methods.erasablemask.checkpoints import stage1_path
+
+    edit = AttributesModified(profile="toy", seed=3, progress=False)
+    edit.fit(dataset, (), "cpu")
+    path = stage1_path(TOY, dataset.manifest_sha256, 3)
+    assert path.is_file() and not (path.with_suffix("") / "progress.pt").exists()
+    assert not any(p.name == "model.pt" for p in path.parent.rglob("*"))
+
+
+def test_ctrl_c_saves_the_finished_step_and_resume_matches(dataset, surrogates, tmp_path):
+    import signal
+
+    t = trainer(dataset, surrogates, tmp_path / "interrupted")
+    original = t._step
+
+    def step_then_ctrl_c(stage, step):
+        row = original(stage, step)
+        if (stage, step) == (2, 1):
+            signal.raise_signal(signal.SIGINT)  # arrives mid-step: held until the step is complete
+        return row
+
+    t._step = step_then_ctrl_c
+    with pytest.raises(KeyboardInterrupt):
+        t.run()
+    saved = torch.load(tmp_path / "interrupted" / "progress.pt", weights_only=True)["state"]
+    assert (saved["stage"], saved["step"]) == (2, 2)  # not the last periodic checkpoint (stage 2 start)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert trainer(dataset, surrogates, tmp_path / "interrupted").run()
+    assert trainer(dataset, surrogates, tmp_path / "straight").run()
+    assert ((tmp_path / "straight" / "model.pt").read_bytes()
+            == (tmp_path / "interrupted" / "model.pt").read_bytes())

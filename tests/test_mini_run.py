@@ -53,6 +53,7 @@ def test_quality_is_measured(runs):
     q = runs["pgd"].quality
     assert set(q.columns) >= {"l1", "mse", "psnr", "ssim", "lpips"}
     assert (q.psnr > 30).all() and (q.ssim > 0.8).all() and (q.lpips < 0.2).all()
+    assert set(q.image) == {"protected"}  # pgd has no unperturbed output and no restorer
     s = runs["pgd"].card["quality"]
-    assert s["fid"] > 0 and s["n"] == len(q)
+    assert s["sets"]["protected"]["fid"] > 0 and s["sets"]["protected"]["n"] == len(q)
     assert "package-derived" in str(s["weights"]) or "official" in str(s["weights"])

@@ -100,3 +100,15 @@ def test_bad_metric_and_axis():
         build_table(RUNS, ["asx"])
     with pytest.raises(BadInput, match="unknown table axis"):
         build_table(RUNS, ["asr"], rows="colour")
+
+
+def test_run_view_has_a_row_per_target_and_transform_and_a_column_per_metric():
+    em = RUNS[2]
+    assert em.table(fmt="csv", ci=False).splitlines() == ["target,ASR,ESR", "sface,75.00,100.00", "mfn_512,50.00,75.00"]
+    two = RunResult(card=em.card, scores=pd.concat([em.scores, em.scores.assign(transform="jpeg50")]))
+    lines = two.table(fmt="csv", ci=False).splitlines()
+    assert lines[0] == "target/transform,ASR,ESR" and lines[1:3] == ["sface · identity,75.00,100.00",
+                                                                    "mfn_512 · identity,50.00,75.00"]
+    assert len(lines) == 5 and lines[3].startswith("sface · jpeg50,")
+    with pytest.raises(BadInput, match="unknown table axis 'dataset'"):
+        build_table(RUNS, ["asr"], rows="target/dataset")

@@ -69,12 +69,19 @@ def show_result(console: Console, result) -> None:
     if card["white_box"]:
         console.print(escape(f"white-box (also a surrogate): {', '.join(card['white_box'])}"))
     if not result.quality.empty:
-        q = result.quality.select_dtypes("number").mean()
-        line = "image quality (protected vs clean, mean): " + ", ".join(f"{k} {v:.4g}" for k, v in q.items())
-        s = card.get("quality") or {}
-        if "fid" in s:
-            line += f"; FID {s['fid']:.4g}, KID {s['kid']:.4g} (sets of {s['n']}: small sets inflate FID)"
-        console.print(line)
+        sets = (card.get("quality") or {}).get("sets") or {}
+        for image, q in result.quality.groupby("image", sort=False):
+            means = q.select_dtypes("number").mean()
+            s = sets.get(image, {})
+            line = f"quality of {s.get('images', image)} vs {s.get('reference', 'their reference')} (mean): "
+            line += ", ".join(f"{k} {v:.4g}" for k, v in means.items())
+            if "fid" in s:
+                line += f"; FID {s['fid']:.4g}, KID {s['kid']:.4g} (sets of {s['n']}: small sets inflate FID)"
+            console.print(escape(line), highlight=False)
+    if "erasion-wrong-key" in set(result.scores["kind"]):
+        keys = ", ".join(f"{a}'s faces with {b}'s" for a, b in (card["method"].get("wrong_key_restorers") or {}).items())
+        console.print(escape(f"ESR_WRONG: erasion success of a restorer the faces were not protected for ({keys}); "
+                             "a key that only its owner can use scores low"), highlight=False)
     for w in card["warnings"]:
         console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     work = card["work"]

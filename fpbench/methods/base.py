@@ -55,6 +55,8 @@ class Method:
     default_surrogates: ClassVar[tuple[str, ...]] = ()
     #: parameters and their defaults, for methods that take ``**params`` (see ``merge_params``)
     defaults: ClassVar[dict[str, Any]] = {}
+    #: what ``unperturbed`` returns, for reports
+    unperturbed_name: ClassVar[str] = "the method's output without its perturbation"
     version: ClassVar[str] = "1"  # bump when the algorithm changes, to invalidate cached outputs
 
     def __init__(self, **params: Any) -> None:
@@ -75,7 +77,8 @@ class Method:
     def fit(self, train: FaceDataset, surrogates: Sequence[FaceModel], device: torch.device,
             target: torch.Tensor | None = None, target_id: str = "") -> None:
         """Learn from training data (methods that need ``"training"``), toward ``target`` when the method
-        is trained per impersonation target."""
+        is trained per impersonation target. Called on every run, cached outputs or not (the run card names
+        the trained model), so a method caches its own training and loads it here when it exists."""
 
     def protect(self, x: torch.Tensor, ctx: ProtectContext) -> torch.Tensor:
         raise NotImplementedError
@@ -84,3 +87,13 @@ class Method:
         """Undo the protection; ``ctx`` is the context the images were protected with (methods holding one
         model per target use its ``target_images`` to pick the right one)."""
         raise NotImplementedError(f"{self.name} cannot restore protected images")
+
+    def restore_with_wrong_key(self, x: torch.Tensor, ctx: ProtectContext | None = None) -> torch.Tensor | None:
+        """Undo the protection with a key the images were *not* protected with (e.g. another checkpoint's
+        restorer): a sound reversible scheme must fail here. None when the method holds no second key."""
+        return None
+
+    def unperturbed(self, x: torch.Tensor, ctx: ProtectContext) -> torch.Tensor | None:
+        """What the method outputs without its adversarial part (ErasableMask: the attribute-edited face),
+        the fair reference for image quality of semantic methods; None: the clean face is the reference."""
+        return None

@@ -48,11 +48,13 @@ class RunResult:
         return cls(card=card, scores=read("scores"), quality=read("quality"), path=run_dir)
 
     def table(self, metric: str | None = None, fmt: str = "rich", ci: bool = True):
-        """This run as a table: rows transform, cols target (the `fpbench run` view)."""
+        """This run as a table (the `fpbench run` view): one row per target (and transform, if several),
+        one column per metric, so that it stays readable in a terminal however many targets there are."""
         from .tables import build_table, render
 
         metrics = [metric] if metric else default_metrics(self)
-        return render(build_table([self], metrics, rows="transform", cols="target"), fmt, ci=ci)
+        rows = "target/transform" if self.scores["transform"].nunique() > 1 else "target"
+        return render(build_table([self], metrics, rows=rows, cols=None), fmt, ci=ci)
 
     def to_latex(self, metric: str | None = None, ci: bool = False) -> str:
         return self.table(metric, fmt="latex", ci=ci)
@@ -61,7 +63,9 @@ class RunResult:
 def default_metrics(result: RunResult) -> list[str]:
     goal = result.card["spec"]["goal"]
     metrics = ["asr" if goal == "impersonate" else "psr"]
-    return metrics + (["esr"] if result.card.get("reversible") else [])
+    if not result.card.get("reversible"):
+        return metrics
+    return metrics + ["esr"] + (["esr_wrong"] if "erasion-wrong-key" in set(result.scores["kind"]) else [])
 
 
 def load_runs(paths: Sequence[str | Path]) -> list[RunResult]:

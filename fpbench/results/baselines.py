@@ -25,7 +25,8 @@ BASELINES_DIR = Path(__file__).resolve().parents[2] / "baselines"
 
 #: fpbench method name -> the papers' name for it.
 METHOD_NAMES: dict[str, str] = {
-    "none": "Clean", "fgsm": "FGSM", "pgd": "PGD", "gmaa": "GMAA", "erasablemask": "ErasableMask",
+    "none": "Clean", "attributes-modified": "Attributes Modified", "fgsm": "FGSM", "pgd": "PGD", "gmaa": "GMAA",
+    "erasablemask": "ErasableMask",
     "advcloak": "AdvCloak", "pmt": "PMT",
 }
 #: fpbench target name (as requested, before any ``[fallback]``) -> the papers' name for it.

@@ -21,6 +21,7 @@ METRICS: dict[str, tuple[str, bool, bool]] = {
     "asr": ("impersonation", True, True),
     "psr": ("dodging", True, True),
     "esr": ("erasion", True, True),
+    "esr_wrong": ("erasion-wrong-key", True, True),  # ESR when restoring with another checkpoint's restorer
     "top1": ("top1", True, True),
     "top5": ("top5", True, True),
     "sim": ("similarity", True, False),
@@ -60,9 +61,11 @@ def _labels(runs: Sequence[RunResult]) -> list[str]:
     return [n if names.count(n) == 1 else f"{n} ({r.path.name if r.path else i})" for i, (n, r) in enumerate(zip(names, runs))]
 
 
-def build_table(runs: Sequence[RunResult], metrics: Sequence[str], rows: str = "method", cols: str = "target") -> Table:
-    """Cells for every (row, col, metric) that the runs have data for."""
-    for axis in (rows, cols):
+def build_table(runs: Sequence[RunResult], metrics: Sequence[str], rows: str = "method",
+                cols: str | None = "target") -> Table:
+    """Cells for every (row, col, metric) that the runs have data for. ``rows`` may join axes with "/"
+    ("target/transform": one row per pair of values); ``cols=None`` gives one column per metric only."""
+    for axis in [*rows.split("/"), *([cols] if cols else [])]:
         if axis not in AXES:
             raise BadInput(f"unknown table axis {axis!r}; available: {', '.join(AXES)}")
     metrics = parse_metrics(metrics)
@@ -87,7 +90,7 @@ def build_table(runs: Sequence[RunResult], metrics: Sequence[str], rows: str = "
         if metric in SET_LEVEL:
             cells.update(_set_level(runs, metric, rows))
             continue
-        if column in ("impersonation", "dodging", "erasion", "top1", "top5"):
+        if column in ("impersonation", "dodging", "erasion", "erasion-wrong-key", "top1", "top5"):
             sel = data[data["kind"] == column]
             value_col = "success"
         elif column == "similarity":
@@ -106,27 +109,30 @@ def build_table(runs: Sequence[RunResult], metrics: Sequence[str], rows: str = "
             cells[(str(r), str(c), metric)] = est.scaled(100.0) if percent else est
     row_labels = list(dict.fromkeys(k[0] for k in cells))
     col_labels = list(dict.fromkeys(k[1] for k in cells))
-    return Table(row_labels, col_labels, list(metrics), cells, rows, cols)
+    return Table(row_labels, col_labels, list(metrics), cells, rows, cols or "")
 
 
-#: metrics of a whole set of images (one number per run, kept in the run card), in column "protected"
+#: metrics of a whole set of images (one number per image kind and run, kept in the run card)
 SET_LEVEL = ("fid", "kid")
 
 
 def _set_level(runs: Sequence[RunResult], metric: str, rows: str) -> dict[tuple[str, str, str], Estimate]:
     out = {}
     for label, run in zip(_labels(runs), runs):
-        q = run.card.get("quality") or {}
-        if metric in q:
-            row = label if rows == "method" else run.path.name if rows == "run" and run.path else label
-            out[(row, "protected", metric)] = Estimate(float(q[metric]), float("nan"), float("nan"), int(q.get("n", 0)))
+        row = run.path.name if rows == "run" and run.path else label
+        for image, q in ((run.card.get("quality") or {}).get("sets") or {}).items():
+            if metric in q:
+                out[(row, image, metric)] = Estimate(float(q[metric]), float("nan"), float("nan"), int(q.get("n", 0)))
     return out
 
 
-def _axis(df: pd.DataFrame, axis: str) -> pd.Series:
-    if axis in df:
-        return df[axis].fillna("-")
-    return pd.Series(["-"] * len(df), index=df.index)
+def _axis(df: pd.DataFrame, axis: str | None) -> pd.Series:
+    """Labels of ``axis`` per row of ``df``: "" for no axis, values joined by " · " for "a/b"."""
+    if axis is None:
+        return pd.Series([""] * len(df), index=df.index)
+    parts = [df[a].fillna("-").astype(str) if a in df else pd.Series(["-"] * len(df), index=df.index)
+             for a in axis.split("/")]
+    return parts[0].str.cat(parts[1:], sep=" · ") if len(parts) > 1 else parts[0]
 
 
 def _fmt(est: Estimate | None, ci: bool, metric: str) -> str:
@@ -140,6 +146,8 @@ def _fmt(est: Estimate | None, ci: bool, metric: str) -> str:
 
 
 def _header(table: Table, col: str, metric: str) -> str:
+    if not col:
+        return metric.upper()
     return f"{col} {metric.upper()}" if len(table.metrics) > 1 else col
 
 

@@ -4,13 +4,14 @@ with a meta-auxiliary attack over surrogate FR models, and a restorer R that era
 
 Files: ``profiles`` (paper / mini settings and departures), ``networks``, ``losses``, ``meta_aux``
 (Algorithm 1), ``noise_pool``, ``train`` (three-stage curriculum, resumable), ``checkpoints`` (cache layout,
-lookup), ``method`` (the fpbench Method).
+lookup), ``method`` (the fpbench Method), ``attributes_modified`` (the stage-1-only baseline).
 """
+from .attributes_modified import AttributesModified
 from .checkpoints import TrainedModel, latest_checkpoint, load_model
 from .method import ErasableMask, Restorer
 from .profiles import PROFILES, Profile, get_profile
 
 __all__ = [
-    "ErasableMask", "Restorer", "TrainedModel", "PROFILES", "Profile", "get_profile",
+    "AttributesModified", "ErasableMask", "Restorer", "TrainedModel", "PROFILES", "Profile", "get_profile",
     "latest_checkpoint", "load_model",
 ]

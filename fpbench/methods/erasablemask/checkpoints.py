@@ -134,6 +134,26 @@ def save_model(directory: Path, nets: ErasableMaskNets, profile: Profile, attrib
     }, Path(directory) / "model.pt")
 
 
+def _frozen(nets: ErasableMaskNets, device: str | torch.device) -> ErasableMaskNets:
+    nets.to(device).eval()
+    for p in nets.parameters():
+        p.requires_grad_(False)
+    return nets
+
+
+def load_stage1(path: Path, profile: Profile, attribute_names: list[str], flip_names: list[str],
+                device: str | torch.device = "cpu") -> TrainedModel:
+    """The attribute editor (G_enc, G_dec, D) of a shared stage-1 file, with no target and no restorer."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    nets = ErasableMaskNets(profile, len(attribute_names))
+    nets.load_state_dict(blob["nets"])
+    return TrainedModel(
+        nets=_frozen(nets, device), profile=profile, attribute_names=list(attribute_names),
+        flip_names=list(flip_names), target_id="", target_images=torch.empty(0, 3, 1, 1), directory=path.parent,
+        sha256=file_sha256(path),
+    )
+
+
 def load_model(directory: str | Path, device: str | torch.device = "cpu") -> TrainedModel:
     """Load ``model.pt`` of a finished run directory."""
     directory = Path(directory)
@@ -148,10 +168,7 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> Tra
     profile = Profile(**pdict)
     nets = ErasableMaskNets(profile, len(blob["attribute_names"]))
     nets.load_state_dict(blob["nets"])
-    nets.to(device).eval()
-    for p in nets.parameters():
-        p.requires_grad_(False)
     return TrainedModel(
-        nets=nets, profile=profile, attribute_names=list(blob["attribute_names"]), flip_names=list(blob["flip_names"]),
+        nets=_frozen(nets, device), profile=profile, attribute_names=list(blob["attribute_names"]), flip_names=list(blob["flip_names"]),
         target_id=blob["target_id"], target_images=blob["target_images"], directory=directory, sha256=file_sha256(path),
     )

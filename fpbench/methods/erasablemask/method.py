@@ -23,6 +23,26 @@ from .train import Trainer, TrainSet, derive_seed, flip_one, to_resolution
 TARGET_TOLERANCE = 0.05
 
 
+def edit_codes(model: TrainedModel, xs: torch.Tensor, x: torch.Tensor, seed: int) -> torch.Tensor:
+    """att_b * thres_int for generator inputs ``xs`` ([-1, 1]) of canonical images ``x``: att_a estimated
+    by D_att, one attribute flipped, chosen from a hash of (seed, image content), independent of the batch."""
+    att_a = torch.where(model.nets.d(xs)[1] >= 0, 1.0, -1.0)
+    flips = model.flip_indices
+    choice = torch.tensor([derive_seed(seed, tensor_sha256(xi)) % len(flips) for xi in x])
+    return flip_one(att_a, flips, choice) * model.profile.thres_int
+
+
+@torch.no_grad()
+def generate(model: TrainedModel, x: torch.Tensor, device: torch.device, seed: int, adversarial: bool) -> torch.Tensor:
+    """The protected face x_adv^{att_b} (``adversarial``) or the attribute-edited face x_cov^{att_b}, as
+    canonical images of ``x``'s size."""
+    nets = model.nets.to(device)
+    xs = to_resolution(x.to(device), model.profile.resolution) * 2 - 1
+    code = edit_codes(model, xs, x, seed)
+    y = nets.adv_generate(xs, code) if adversarial else nets.g(xs, code)
+    return to_resolution((y + 1) / 2, x.shape[-1]).clamp(0, 1)
+
+
 class Restorer:
     """A trained restorer R on its own: protected canonical images -> restored canonical images.
 
@@ -57,6 +77,7 @@ class ErasableMask(Method):
     version = CODE_VERSION
     run_options = frozenset({"profile", "seed"})
     default_surrogates = DEFAULT_SURROGATES
+    unperturbed_name = "attribute-edited faces (the same edit without E_adv)"
 
     def __init__(self, profile: str = "mini", seed: int = 0, steps_scale: float = 1.0, progress: bool = True) -> None:
         self.profile: Profile = get_profile(profile, float(steps_scale))
@@ -73,6 +94,8 @@ class ErasableMask(Method):
         card["checkpoints"] = {tid: self._checkpoint_card(m) for tid, m in sorted(self._models.items())}
         if self._restorer is not None:
             card["restorer"] = self._restorer.card()
+        if self.wrong_keys():
+            card["wrong_key_restorers"] = self.wrong_keys()
         return card
 
     @staticmethod
@@ -166,25 +189,21 @@ class ErasableMask(Method):
             groups.setdefault(id(m), (m, []))[1].append(i)
         return list(groups.values())
 
-    @torch.no_grad()
-    def _protect_one(self, model: TrainedModel, x: torch.Tensor, device: torch.device) -> torch.Tensor:
-        nets, p = model.nets.to(device), model.profile
-        xs = to_resolution(x.to(device), p.resolution) * 2 - 1
-        att_a = torch.where(nets.d(xs)[1] >= 0, 1.0, -1.0)
-        flips = model.flip_indices
-        choice = torch.tensor([derive_seed(self.params["seed"], tensor_sha256(xi)) % len(flips) for xi in x])
-        att_b = flip_one(att_a, flips, choice)
-        y = (nets.adv_generate(xs, att_b * p.thres_int) + 1) / 2
-        return to_resolution(y, x.shape[-1]).clamp(0, 1)
+    def _per_model(self, x: torch.Tensor, ctx: ProtectContext, adversarial: bool) -> torch.Tensor:
+        check_canonical(x)
+        out = torch.empty_like(x, device=ctx.device)
+        for model, rows in self._groups(ctx.target_images, x.shape[0]):
+            out[rows] = generate(model, x[rows], ctx.device, self.params["seed"], adversarial)
+        return out
 
     def protect(self, x: torch.Tensor, ctx: ProtectContext) -> torch.Tensor:
         """Protected faces: att_a estimated by D_att, one attribute flipped (chosen from a hash of the seed
         and the image), E_adv's semantic perturbation toward the model's target."""
-        check_canonical(x)
-        out = torch.empty_like(x, device=ctx.device)
-        for model, rows in self._groups(ctx.target_images, x.shape[0]):
-            out[rows] = self._protect_one(model, x[rows], ctx.device)
-        return out
+        return self._per_model(x, ctx, adversarial=True)
+
+    def unperturbed(self, x: torch.Tensor, ctx: ProtectContext) -> torch.Tensor:
+        """x_cov^{att_b}: the same attribute edit without E_adv, the reference of Table VI's quality."""
+        return self._per_model(x, ctx, adversarial=False)
 
     # --------------------------------------------------------------------------------------- restore
     @property
@@ -193,6 +212,23 @@ class ErasableMask(Method):
         if self._restorer is not None:
             return self._restorer
         return Restorer(self._route(None, 1)[0])
+
+    def wrong_keys(self) -> dict[str, str]:
+        """For each trained target, the target whose restorer stands in as a wrong key (the next one in
+        sorted order); empty with fewer than two trained models."""
+        ids = sorted(self._models)
+        return {} if len(ids) < 2 else {t: ids[(i + 1) % len(ids)] for i, t in enumerate(ids)}
+
+    def restore_with_wrong_key(self, x: torch.Tensor, ctx: ProtectContext | None = None) -> torch.Tensor | None:
+        """R of another trained model (``wrong_keys``) applied to each row; None with one model only."""
+        wrong = self.wrong_keys()
+        if not wrong or self._restorer is not None:
+            return None
+        check_canonical(x)
+        out = torch.empty_like(x)
+        for model, rows in self._groups(ctx.target_images if ctx is not None else None, x.shape[0]):
+            out[rows] = Restorer(self._models[wrong[model.target_id]])(x[rows])
+        return out
 
     def with_restorer(self, restorer: Restorer) -> "ErasableMask":
         """A copy of this method that restores with ``restorer`` (e.g. another checkpoint's R)."""

@@ -7,12 +7,15 @@ weights, bit for bit, as an uninterrupted one.
 from __future__ import annotations
 
 import hashlib
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 import torch.nn as nn
@@ -116,6 +119,26 @@ def augment(x: torch.Tensor, jitter: int, gen: torch.Generator) -> torch.Tensor:
     return torch.stack([padded[i, :, dy : dy + size, dx : dx + size] for i, (dy, dx) in enumerate(shifts.tolist())])
 
 
+@contextmanager
+def deferred_interrupt() -> Iterator[list[bool]]:
+    """Hold Ctrl-C (SIGINT) until the caller checks the yielded flag, so a step is never cut in half and
+    the state saved on interruption is one an uninterrupted run also passes through. Off the main thread
+    (where signal handlers cannot be set) Ctrl-C acts at once, as usual."""
+    flag = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def hold(signum: int, frame: Any) -> None:
+        flag[0] = True
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def set_trainable(module: nn.Module, flag: bool) -> None:
     for p in module.parameters():
         p.requires_grad_(flag)
@@ -147,7 +170,7 @@ class Trainer:
         profile: Profile,
         data: TrainSet,
         surrogates: Sequence[FaceModel],
-        target_images: torch.Tensor,
+        target_images: torch.Tensor | None,
         target_id: str,
         directory: Path,
         seed: int,
@@ -156,8 +179,6 @@ class Trainer:
         progress: bool = True,
         shared_stage1: Path | None = None,
     ) -> None:
-        if not surrogates:
-            raise BadInput("erasablemask needs at least one surrogate model (--surrogate NAME[,NAME...])")
         self.p = profile
         self.data = data
         self.device = torch.device(device)
@@ -167,10 +188,9 @@ class Trainer:
         self.progress = progress
         self.shared_stage1 = shared_stage1
         self.surrogates = [m.to(self.device).eval() for m in surrogates]
-        self.target_images = target_images.detach().cpu()
+        self.target_images = target_images.detach().cpu() if target_images is not None else None
         self.target_id = target_id
-        with torch.no_grad():
-            self.target_embs = [m(self.target_images.to(self.device)) for m in self.surrogates]
+        self.target_embs: list[torch.Tensor] = []
         n = len(data.records)
         self.batch = min(profile.batch_size, n)
         self.steps_per_epoch = max(1, n // self.batch)
@@ -187,6 +207,7 @@ class Trainer:
             "er": torch.optim.Adam(chain(nets.e_adv.parameters(), nets.r.parameters()), lr=lr, betas=betas),
             "r": torch.optim.Adam(nets.r.parameters(), lr=lr, betas=betas),
         }
+        self._steps_left: int | None = None
         self.state: dict[str, Any] = {
             "stage": 1, "step": 0, "curves": {1: [], 2: [], 3: []}, "wall": {1: 0.0, 2: 0.0, 3: 0.0},
         }
@@ -293,6 +314,7 @@ class Trainer:
         return {"loss": loss.item(), "rec": l_rec.item(), "att": l_att.item(), "g": l_g.item(), "d": l_d}
 
     def _stage2(self, x01: torch.Tensor, att_a: torch.Tensor, gen: torch.Generator) -> dict[str, float]:
+        self._prepare_attack()
         p, nets = self.p, self.nets
         x = x01 * 2 - 1
         att_b = self._att_b(att_a, gen)
@@ -353,53 +375,97 @@ class Trainer:
         return (self._stage1, self._stage2, self._stage3)[stage - 1](x01, att_a, gen)
 
     # ----------------------------------------------------------------------------------------- run
-    def run(self, max_steps: int | None = None) -> bool:
-        """Train until finished (True) or until ``max_steps`` steps were done in this call (False)."""
+    def _prepare_attack(self) -> None:
+        """Surrogate embeddings of the target face, needed from stage 2 on."""
+        if not self.surrogates or self.target_images is None:
+            raise BadInput("erasablemask stages 2-3 need surrogate models (--surrogate NAME[,NAME...]) and a target face")
+        if not self.target_embs:
+            with torch.no_grad():
+                self.target_embs = [m(self.target_images.to(self.device)) for m in self.surrogates]
+
+    def run(self, max_steps: int | None = None, until: int = 3) -> bool:
+        """Train stages 1..``until`` until finished (True) or until ``max_steps`` steps were done in this
+        call (False). Ctrl-C finishes the current step, saves ``progress.pt`` and re-raises, so nothing but
+        that step's wall time is lost; the next call resumes from there.
+
+        ``until=1`` trains attribute editing only, into the shared stage-1 file (no model.pt)."""
+        if until == 1 and self.shared_stage1 is not None and self.shared_stage1.is_file():
+            return True
         if (self.dir / "model.pt").is_file() and (read_card(self.dir) or {}).get("complete"):
             return True
+        if until >= 2:
+            self._prepare_attack()
         self._resume()
         self.dir.mkdir(parents=True, exist_ok=True)
         self._reuse_stage1()
-        done = 0
+        self._steps_left = max_steps
         console = Console(stderr=True)
-        for stage in (1, 2, 3):
-            if stage < self.state["stage"]:
-                continue
-            total = self.stage_steps(stage)
-            if stage == 2 and self.state["step"] == 0:
-                self.nets.start_stage2()
-            columns = [TextColumn(f"stage {stage}/3 {STAGE_TITLES[stage]}"), BarColumn(), MofNCompleteColumn(),
-                       TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
-            with Progress(*columns, console=console, disable=not self.progress) as bar:
-                task = bar.add_task("", total=total, completed=self.state["step"], info="")
-                while self.state["step"] < total:
-                    if max_steps is not None and done >= max_steps:
-                        return False
-                    t0 = time.perf_counter()
-                    row = self._step(stage, self.state["step"])
-                    self.state["wall"][stage] += time.perf_counter() - t0
-                    self.state["curves"][stage].append(row)
-                    self.state["step"] += 1
-                    done += 1
-                    step = self.state["step"]
-                    if stage == 2 and step % self.steps_per_epoch == 0:
-                        self.weights.end_epoch()
-                    if step % self.p.checkpoint_every == 0 and step < total:
-                        self._save_progress()
-                    bar.update(task, completed=step, info=" ".join(f"{k}={v:.3g}" for k, v in list(row.items())[:5]))
-            if stage < 3:
-                save_torch(self.nets.state_dict(), self.dir / f"stage{stage}.pt")
-            if stage == 1 and self.shared_stage1 is not None:
-                save_torch({"nets": self.nets.state_dict(), "opts": {k: self.opts[k].state_dict() for k in ("g", "d")},
-                            "curve": self.state["curves"][1], "wall": self.state["wall"][1]}, self.shared_stage1)
-            self.state["stage"], self.state["step"] = stage + 1, 0
-            self._save_progress()
-            write_card(self.dir, self.card(complete=False))
+        if self.progress:
+            console.print(self._announcement(until), highlight=False)
+        with deferred_interrupt() as interrupted:
+            for stage in range(self.state["stage"], until + 1):
+                if not self._run_stage(stage, console, interrupted):
+                    return False
+                self._finish_stage(stage)
+        if until < 3:
+            (self.dir / "progress.pt").unlink()  # the shared stage-1 file holds the result
+            return True
         save_model(self.dir, self.nets, self.p, self.data.attribute_names, self.data.flip_names,
                    self.target_id, self.target_images)
         write_card(self.dir, self.card(complete=True))
         (self.dir / "progress.pt").unlink()  # the finished model supersedes the resumable state
         return True
+
+    def _announcement(self, until: int) -> str:
+        """What is about to be trained, and from where, in one line."""
+        what = (f"erasablemask ({self.p.name} profile): training stage 1 (attribute editing)" if until == 1 else
+                f"erasablemask ({self.p.name} profile): no trained model for target {self.target_id!r}; training "
+                f"stages 1-{until}")
+        steps = " + ".join(str(self.stage_steps(k)) for k in range(1, until + 1))
+        stage, step = self.state["stage"], self.state["step"]
+        where = f"resuming at stage {stage}, step {step}" if (stage, step) != (1, 0) else "from scratch"
+        shared = "; stage 1 shared with the other targets" if self.meta.get("stage1") else ""
+        return f"{what} ({steps} steps, {where}{shared}); Ctrl-C saves, a re-run resumes"
+
+    def _run_stage(self, stage: int, console: Console, interrupted: list[bool]) -> bool:
+        """Steps of ``stage`` from the saved position; False when the call's step budget ran out first."""
+        total = self.stage_steps(stage)
+        if stage == 2 and self.state["step"] == 0:
+            self.nets.start_stage2()
+        columns = [TextColumn(f"stage {stage}/3 {STAGE_TITLES[stage]}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
+        with Progress(*columns, console=console, disable=not self.progress) as bar:
+            task = bar.add_task("", total=total, completed=self.state["step"], info="")
+            while self.state["step"] < total:
+                if self._steps_left is not None:
+                    if self._steps_left <= 0:
+                        return False
+                    self._steps_left -= 1
+                t0 = time.perf_counter()
+                row = self._step(stage, self.state["step"])
+                self.state["wall"][stage] += time.perf_counter() - t0
+                self.state["curves"][stage].append(row)
+                self.state["step"] += 1
+                step = self.state["step"]
+                if stage == 2 and step % self.steps_per_epoch == 0:
+                    self.weights.end_epoch()
+                if interrupted[0]:
+                    self._save_progress()
+                    raise KeyboardInterrupt(f"saved {self.dir / 'progress.pt'} at stage {stage} step {step}")
+                if step % self.p.checkpoint_every == 0 and step < total:
+                    self._save_progress()
+                bar.update(task, completed=step, info=" ".join(f"{k}={v:.3g}" for k, v in list(row.items())[:5]))
+        return True
+
+    def _finish_stage(self, stage: int) -> None:
+        if stage < 3:
+            save_torch(self.nets.state_dict(), self.dir / f"stage{stage}.pt")
+        if stage == 1 and self.shared_stage1 is not None:
+            save_torch({"nets": self.nets.state_dict(), "opts": {k: self.opts[k].state_dict() for k in ("g", "d")},
+                        "curve": self.state["curves"][1], "wall": self.state["wall"][1]}, self.shared_stage1)
+        self.state["stage"], self.state["step"] = stage + 1, 0
+        self._save_progress()
+        write_card(self.dir, self.card(complete=False))
 
     # ----------------------------------------------------------------------------------------- report
     @torch.no_grad()
@@ -432,7 +498,8 @@ class Trainer:
             "departures": departures(self.p),
             "interpretations": INTERPRETATIONS,
             "seed": self.seed,
-            "target": {"id": self.target_id, "sha256": tensor_sha256(self.target_images)},
+            "target": ({"id": self.target_id, "sha256": tensor_sha256(self.target_images)}
+                       if self.target_images is not None else None),
             "device": str(self.device),
             "n_train": len(self.data.records),
             "batch_size": self.batch,

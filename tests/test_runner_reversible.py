@@ -1,0 +1,105 @@
+"""The run pipeline for a reversible method: ESR with the right key and with a wrong key, restored-image
+quality, the unperturbed reference, and resuming when protected images are cached but restorations are not."""
+from __future__ import annotations
+
+import shutil
+from typing import Sequence
+
+import torch
+
+from fpbench.cache import cache_dir
+from fpbench.methods import METHODS, Method, ProtectContext
+from fpbench.runner import Runner
+from fpbench.spec import RunSpec
+
+
+@METHODS.register("toy-keyed", "tests only: reversible keyed blend, one key per impersonation target")
+class KeyedBlend(Method):
+    """y = (x + key) / 2 with a key image per target (``fit``); restore: 2y - key. Its unperturbed output
+    is the blend with mid-grey instead of the key."""
+
+    name = "toy-keyed"
+    needs = frozenset({"target_images", "training"})
+    reversible = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # target id -> (target image, key)
+        self.fits = 0
+
+    def fit(self, train, surrogates: Sequence, device, target=None, target_id: str = "") -> None:
+        self.fits += 1
+        gen = torch.Generator().manual_seed(sum(map(ord, target_id)))
+        self.keys[target_id] = (target, torch.rand(1, 3, 112, 112, generator=gen))
+
+    def _key(self, ctx: ProtectContext, wrong: bool = False) -> torch.Tensor:
+        ids = sorted(self.keys)
+        rows = []
+        for t in ctx.target_images:
+            tid = min(ids, key=lambda i: float((self.keys[i][0][0] - t).abs().mean()))
+            rows.append(self.keys[ids[(ids.index(tid) + 1) % len(ids)] if wrong else tid][1][0])
+        return torch.stack(rows)
+
+    def protect(self, x, ctx):
+        return (x + self._key(ctx)) / 2
+
+    def restore(self, x, ctx=None):
+        return (2 * x - self._key(ctx)).clamp(0, 1)
+
+    def restore_with_wrong_key(self, x, ctx=None):
+        return (2 * x - self._key(ctx, wrong=True)).clamp(0, 1)
+
+    def unperturbed(self, x, ctx):
+        return (x + 0.5) / 2
+
+
+def toy_spec(**kw) -> RunSpec:
+    return RunSpec(**{"method": "toy-keyed", "dataset": "toy-faces", "targets": ("toy-fr-a",), "quality": False,
+                      "batch_size": 4, **kw})
+
+
+def rows(result, kind: str):
+    return result.scores[result.scores["kind"] == kind].reset_index(drop=True)
+
+
+def test_right_key_restores_the_clean_face_and_a_wrong_key_does_not(fresh_cache, tmp_path):
+    result = Runner(toy_spec(), tmp_path / "runs", progress=False).execute()
+    clean = Runner(toy_spec(method="none"), None, progress=False).execute()
+    right, wrong = rows(result, "erasion"), rows(result, "erasion-wrong-key")
+    assert len(right) == len(wrong) == len(rows(result, "impersonation")) > 0
+    # the right key gives back the clean face up to 8-bit rounding: same similarity to the target as clean
+    sim_clean = rows(clean, "impersonation")["similarity"]
+    right_err, wrong_err = (right["similarity"] - sim_clean).abs(), (wrong["similarity"] - sim_clean).abs()
+    assert right_err.max() < 0.005 and wrong_err.mean() > 5 * right_err.mean()
+    assert result.table(fmt="csv").splitlines()[0] == "target,ASR,ESR,ESR_WRONG"
+    assert result.card["work"]["restored"] == 2 * len(right)
+
+
+def test_restorations_are_cached_and_made_after_the_fact(fresh_cache, tmp_path):
+    first = Runner(toy_spec(), None, progress=False).execute()
+    shutil.rmtree(cache_dir() / "restored")  # protected images stay cached
+    runner = Runner(toy_spec(), None, progress=False)
+    again = runner.execute()
+    assert again.card["work"]["protected"] == 0 and again.card["work"]["restored"] == first.card["work"]["restored"]
+    assert runner.method.fits == 2  # both targets: the wrong key of one is the other's
+    assert again.scores.equals(first.scores)
+    third = Runner(toy_spec(), None, progress=False).execute()
+    assert third.card["work"] == {"protected": 0, "restored": 0, "embedded": 0}
+
+
+def test_quality_compares_each_image_set_with_its_reference(fresh_cache):
+    runner = Runner(toy_spec(), None, progress=False)
+    runner.execute()
+    from fpbench.data import load_dataset
+    from fpbench.protocol import make_pairs
+
+    dataset = load_dataset("toy-faces")
+    pairs = make_pairs(dataset, "impersonate")
+    protected = runner._protect(dataset, pairs, [], 112)
+    sets = {name: (x, ref) for name, x, ref, _ in runner._quality_sets(dataset, pairs, protected, 112)}
+    assert list(sets) == ["protected", "protected vs edited", "restored"]
+    clean = dataset.images([p.source for p in pairs], 112)
+    x, ref = sets["protected vs edited"]
+    assert torch.equal(sets["protected"][1], clean) and torch.equal(sets["restored"][1], clean)
+    assert (ref - (clean + 0.5) / 2).abs().max() <= 0.5 / 255 + 1e-6  # the unperturbed output, 8-bit stored
+    assert (sets["restored"][0] - clean).abs().max() <= 2 / 255 + 1e-6
