@@ -6,6 +6,8 @@
   photo the method was given (then the card says so).
 * **dodging**: every test source is protected away from itself; success when cos(FR(x_adv), FR(x_ref)) < tau
   with x_ref another photo of the same person when the dataset has one, else the clean source itself.
+* **restoration** (reversible methods, both goals): the restored face should be the source person again:
+  success when cos(FR(x_rec), FR(x_src_ref)) > tau, x_src_ref chosen as dodging's x_ref.
 """
 from __future__ import annotations
 
@@ -17,11 +19,13 @@ from .errors import BadInput
 
 @dataclass(frozen=True)
 class Pair:
-    """One protected face: its source, the impersonation target (or None) and the comparison reference."""
+    """One protected face: its source, the impersonation target (or None), the comparison reference and
+    the photo of the source person a restored face is verified against."""
 
     source: FaceRecord
     target: FaceRecord | None
     reference: FaceRecord
+    source_reference: FaceRecord
 
     @property
     def id(self) -> str:
@@ -40,12 +44,9 @@ def make_pairs(dataset: FaceDataset, goal: str) -> list[Pair]:
         targets = sorted(dataset.select(role="target"), key=lambda r: r.id)
         if not targets:
             raise BadInput(f"dataset {dataset.name!r} has no records with role 'target' for impersonation")
-        return [Pair(s, t, _other_photo(same_person, t, "gallery") or t)
+        return [Pair(s, t, _other_photo(same_person, t, "gallery") or t, _other_photo(same_person, s) or s)
                 for t in targets for s in sources if s.identity != t.identity]
-    pairs = []
-    for s in sources:
-        pairs.append(Pair(s, None, _other_photo(same_person, s) or s))
-    return pairs
+    return [Pair(s, None, ref, ref) for s in sources for ref in [_other_photo(same_person, s) or s]]
 
 
 def _other_photo(same_person: dict[str, list[FaceRecord]], face: FaceRecord, role: str | None = None) -> FaceRecord | None:

@@ -77,7 +77,13 @@ def compared_with(pairs: Sequence[Pair]) -> dict[str, Any]:
     sources had another photo of themselves."""
     if pairs and pairs[0].target is not None:
         return {p.target.id: p.reference.id for p in pairs}
-    other = sum(p.reference.id != p.source.id for p in pairs)
+    return source_references(pairs)
+
+
+def source_references(pairs: Sequence[Pair]) -> dict[str, int]:
+    """How many sources are verified (dodging, restoration) against another photo of the same person, and
+    how many against their clean source face itself (the dataset has no other photo of them)."""
+    other = sum(p.source_reference.id != p.source.id for p in pairs)
     return {"another photo of the same person": other, "the clean source itself": len(pairs) - other}
 
 
@@ -237,7 +243,10 @@ class Runner:
         reversible = self.method.reversible
         kind = KINDS[spec.goal]
         thresholds: dict[str, dict[str, Any]] = {}
-        ref_records = sorted({p.reference.id: p.reference for p in pairs}.values(), key=lambda r: r.id)
+        refs = {p.reference.id: p.reference for p in pairs}
+        if reversible:
+            refs.update({p.source_reference.id: p.source_reference for p in pairs})
+        ref_records = sorted(refs.values(), key=lambda r: r.id)
         ref_images = dataset.images(ref_records, size)
         stores = [EmbeddingStore(target.cache_key) for target in targets]
         ref_emb = []
@@ -276,6 +285,10 @@ class Runner:
                             sim_rec = float(np.dot(e[i], ref))
                             out.append({**base, "kind": rec_kind, "similarity": sim_rec, "threshold": tau_esr,
                                         "success": sim_rec < tau_esr})
+                        if "erasion" in e_rec:  # restoration succeeds when the source person matches again
+                            sim_src = float(np.dot(e_rec["erasion"][i], ref_emb[t][p.source_reference.id]))
+                            out.append({**base, "kind": "restoration", "similarity": sim_src, "threshold": tau,
+                                        "success": sim_src > tau})
                     self.progress.advance(task, len(chunk))
         self.work.embedded += sum(emb.computed for emb in stores)
         return pd.DataFrame([row for key in sorted(rows) for row in rows[key]]), thresholds
@@ -388,7 +401,8 @@ class Runner:
             "dataset": {"name": dataset.name, "manifest_sha256": dataset.manifest_sha256, "pairs": len(pairs),
                         "attribute_source": dataset.attribute_source},
             "protocol": {"goal": spec.goal, "far": spec.far, "esr_far": spec.esr_far,
-                         "compared_with": compared_with(pairs)},
+                         "compared_with": compared_with(pairs),
+                         **({"restored_compared_with": source_references(pairs)} if self.method.reversible else {})},
             "targets": [t.card() for t in targets],
             "white_box": [t.display for t in targets if getattr(t, "model", None) is not None
                           and t.model.card.weights_sha256 in {m.card.weights_sha256 for m in surrogates}],

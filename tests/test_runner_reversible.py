@@ -71,8 +71,31 @@ def test_right_key_restores_the_clean_face_and_a_wrong_key_does_not(fresh_cache,
     sim_clean = rows(clean, "impersonation")["similarity"]
     right_err, wrong_err = (right["similarity"] - sim_clean).abs(), (wrong["similarity"] - sim_clean).abs()
     assert right_err.max() < 0.005 and wrong_err.mean() > 5 * right_err.mean()
-    assert result.table(fmt="csv").splitlines()[0] == "target,ASR,ESR,ESR_WRONG"
+    assert result.table(fmt="csv").splitlines()[0] == "target,ASR,ESR,ESR_WRONG,RVR"
     assert result.card["work"]["restored"] == 2 * len(right)
+
+
+def test_restored_faces_are_verified_against_the_source_person(fresh_cache):
+    """RVR: cos(FR(x_rec), FR(another photo of the source)) above the FAR threshold. With the right key the
+    restored face is the clean one, so its similarities are the clean source's to that photo."""
+    from fpbench.data import load_dataset
+    from fpbench.protocol import make_pairs
+    from fpbench.targets import make_target
+
+    result = Runner(toy_spec(), None, progress=False).execute()
+    restoration = rows(result, "restoration")
+    pairs = make_pairs(load_dataset("toy-faces"), "impersonate")
+    assert list(restoration["pair"]) == [p.id for p in pairs]
+    assert all(p.source_reference.identity == p.source.identity != p.target.identity for p in pairs)
+    assert result.card["protocol"]["restored_compared_with"] == {
+        "another photo of the same person": len(pairs), "the clean source itself": 0}
+    dataset, model = load_dataset("toy-faces"), make_target("toy-fr-a", "cpu")
+    e_src = model.embed(dataset.images([p.source for p in pairs], 112))
+    e_ref = model.embed(dataset.images([p.source_reference for p in pairs], 112))
+    expected = (e_src * e_ref).sum(1).numpy()
+    assert abs(restoration["similarity"].to_numpy() - expected).max() < 0.005
+    tau = result.card["thresholds"]["toy-fr-a"]["far"]["0.01"]["tau"]
+    assert (restoration["success"] == (restoration["similarity"] > tau)).all()
 
 
 def test_restorations_are_cached_and_made_after_the_fact(fresh_cache, tmp_path):

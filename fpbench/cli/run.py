@@ -78,10 +78,20 @@ def show_result(console: Console, result) -> None:
             if "fid" in s:
                 line += f"; FID {s['fid']:.4g}, KID {s['kid']:.4g} (sets of {s['n']}: small sets inflate FID)"
             console.print(escape(line), highlight=False)
-    if "erasion-wrong-key" in set(result.scores["kind"]):
-        keys = ", ".join(f"{a}'s faces with {b}'s" for a, b in (card["method"].get("wrong_key_restorers") or {}).items())
-        console.print(escape(f"ESR_WRONG: erasion success of a restorer the faces were not protected for ({keys}); "
-                             "a key that only its owner can use scores low"), highlight=False)
+    kinds = set(result.scores["kind"])
+    if "erasion" in kinds:
+        spec = card["spec"]
+        legend = [f"ESR: restored faces no longer match the target (FAR {spec['esr_far']})"]
+        if "erasion-wrong-key" in kinds:
+            keys = ", ".join(f"{a}'s faces with {b}'s" for a, b in (card["method"].get("wrong_key_restorers") or {}).items())
+            legend.append(f"ESR_WRONG: the same with a restorer they were not protected for ({keys}); a key only "
+                          "its owner can use scores low")
+        if "restoration" in kinds:
+            refs = card["protocol"].get("restored_compared_with") or {}
+            legend.append(f"RVR: restored faces verified as the source person (FAR {spec['far']}; against another "
+                          f"photo of them for {refs.get('another photo of the same person', 0)} pairs, the clean "
+                          f"source itself for {refs.get('the clean source itself', 0)})")
+        console.print(escape("; ".join(legend)), highlight=False)
     for w in card["warnings"]:
         console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     work = card["work"]

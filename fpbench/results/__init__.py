@@ -61,11 +61,11 @@ class RunResult:
 
 
 def default_metrics(result: RunResult) -> list[str]:
-    goal = result.card["spec"]["goal"]
-    metrics = ["asr" if goal == "impersonate" else "psr"]
-    if not result.card.get("reversible"):
-        return metrics
-    return metrics + ["esr"] + (["esr_wrong"] if "erasion-wrong-key" in set(result.scores["kind"]) else [])
+    """The goal's success rate, then the reversible-method rates the run has scores for."""
+    kinds = set(result.scores["kind"])
+    main = "asr" if result.card["spec"]["goal"] == "impersonate" else "psr"
+    extra = (("esr", "erasion"), ("esr_wrong", "erasion-wrong-key"), ("rvr", "restoration"))
+    return [main] + [metric for metric, kind in extra if kind in kinds]
 
 
 def load_runs(paths: Sequence[str | Path]) -> list[RunResult]:

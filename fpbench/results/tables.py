@@ -22,6 +22,7 @@ METRICS: dict[str, tuple[str, bool, bool]] = {
     "psr": ("dodging", True, True),
     "esr": ("erasion", True, True),
     "esr_wrong": ("erasion-wrong-key", True, True),  # ESR when restoring with another checkpoint's restorer
+    "rvr": ("restoration", True, True),  # restored face verified as the source person (FAR of the run)
     "top1": ("top1", True, True),
     "top5": ("top5", True, True),
     "sim": ("similarity", True, False),
@@ -90,7 +91,7 @@ def build_table(runs: Sequence[RunResult], metrics: Sequence[str], rows: str = "
         if metric in SET_LEVEL:
             cells.update(_set_level(runs, metric, rows))
             continue
-        if column in ("impersonation", "dodging", "erasion", "erasion-wrong-key", "top1", "top5"):
+        if column in ("impersonation", "dodging", "erasion", "erasion-wrong-key", "restoration", "top1", "top5"):
             sel = data[data["kind"] == column]
             value_col = "success"
         elif column == "similarity":
@@ -180,7 +181,7 @@ def _rich(table: Table, ci: bool, title: str | None):
     from rich.table import Table as RichTable
 
     rt = RichTable(title=escape(title) if title else None, header_style="bold")
-    rt.add_column(table.row_axis)
+    rt.add_column(table.row_axis, no_wrap=True)
     for col in table.cols:
         for m in table.metrics:
             rt.add_column(escape(_header(table, col, m) + (" %" if METRICS[m][2] else "")), justify="right")
