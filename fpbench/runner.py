@@ -305,7 +305,7 @@ class Runner:
         out: dict[str, Any] = {"far": {}}
         missing = []
         for far in fars:
-            found = threshold_for(model_name, far, dataset.name)
+            found = threshold_for(model_name, far, dataset.name, dataset.manifest_sha256)
             if found is None:
                 missing.append(far)
             else:

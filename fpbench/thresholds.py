@@ -220,9 +220,12 @@ def stored_calibrations(model: str | None = None) -> list[Calibration]:
     return out
 
 
-def threshold_for(model_name: str, far: float, dataset_name: str | None = None) -> tuple[float, dict[str, Any]] | None:
+def threshold_for(
+    model_name: str, far: float, dataset_name: str | None = None, manifest_sha256: str | None = None
+) -> tuple[float, dict[str, Any]] | None:
     """``(tau, provenance)`` for ``model_name`` at ``far``: published, else the best stored calibration of the
-    model's current weights, else ``None`` (the caller then calibrates on its own data)."""
+    model's current weights, else ``None`` (the caller then calibrates on its own data). A calibration on
+    an older version of the run's own dataset (same name, other ``manifest_sha256``) is stale and skipped."""
     from .zoo.paper import PAPER_ALIASES
     from .zoo.user import user_model
 
@@ -234,14 +237,16 @@ def threshold_for(model_name: str, far: float, dataset_name: str | None = None) 
             "weights_sha256": user["weights_sha256"],
         }
     sha = _weights_sha256(name)
-    candidates = [c for c in stored_calibrations(name) if c.weights_sha256 == sha and far in c.estimates]
+    stale = lambda c: c.dataset == dataset_name and manifest_sha256 is not None and c.manifest_sha256 != manifest_sha256
+    candidates = [c for c in stored_calibrations(name) if c.weights_sha256 == sha and far in c.estimates and not stale(c)]
     if not candidates:
         return None
     best = max(candidates, key=lambda c: (c.estimates[far].n_impostor, c.date))
     est = best.estimates[far]
     return est.tau, {
         "source": f"calibrated on {best.dataset}", "kind": "calibrated", "far": far, "dataset": best.dataset,
-        "same_dataset_as_run": dataset_name == best.dataset if dataset_name else None,
+        "same_dataset_as_run": dataset_name == best.dataset and manifest_sha256 in (None, best.manifest_sha256)
+                               if dataset_name else None,
         "manifest_sha256": best.manifest_sha256, "weights_sha256": best.weights_sha256,
         "n_impostor": est.n_impostor, "n_genuine": est.n_genuine, "tar": est.tar, "ci_lo": est.ci_lo,
         "ci_hi": est.ci_hi, "date": best.date, "fpbench_version": best.fpbench_version, "path": str(best.path),

@@ -108,6 +108,8 @@ def test_calibration_is_stored_with_provenance_and_used(user_cache, tmp_path) ->
     assert prov["kind"] == "calibrated" and prov["n_impostor"] == 60 and prov["weights_sha256"] == sha
     assert prov["same_dataset_as_run"] is True and prov["manifest_sha256"] == "ab" * 32
     assert threshold_for("tiny", 0.01) is None
+    assert threshold_for("tiny", 0.1, "tinyset", "ab" * 32)[0] == tau
+    assert threshold_for("tiny", 0.1, "tinyset", "cd" * 32) is None  # an older version of the run's dataset: stale
 
     # the stored calibration with the most impostor pairs wins; other weights' calibrations are ignored
     big = Calibration.from_dict({**stored, "dataset": "big", "estimates": {
