@@ -167,7 +167,7 @@ class Runner:
             "goal": s.goal, "seed": s.seed, "size": size, "batch_size": s.batch_size, "profile": s.profile,
         })
 
-    def _protect(self, dataset: FaceDataset, pairs: list[Pair], surrogates: list[FaceModel], size: int) -> "Protected":
+    def _protect(self, dataset: FaceDataset, pairs: list[Pair], surrogates: list[FaceModel], size: int) -> Protected:
         """Protected image per pair (cached PNGs)."""
         spec, method = self.spec, self.method
         key = self._method_key(surrogates, size)

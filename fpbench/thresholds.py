@@ -237,8 +237,11 @@ def threshold_for(
             "weights_sha256": user["weights_sha256"],
         }
     sha = _weights_sha256(name)
-    stale = lambda c: c.dataset == dataset_name and manifest_sha256 is not None and c.manifest_sha256 != manifest_sha256
-    candidates = [c for c in stored_calibrations(name) if c.weights_sha256 == sha and far in c.estimates and not stale(c)]
+    def usable(c: Calibration) -> bool:
+        stale = c.dataset == dataset_name and manifest_sha256 is not None and c.manifest_sha256 != manifest_sha256
+        return c.weights_sha256 == sha and far in c.estimates and not stale
+
+    candidates = [c for c in stored_calibrations(name) if usable(c)]
     if not candidates:
         return None
     best = max(candidates, key=lambda c: (c.estimates[far].n_impostor, c.date))

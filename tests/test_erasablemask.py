@@ -376,12 +376,34 @@ def test_ctrl_c_saves_the_finished_step_and_resume_matches(dataset, surrogates, 
         return row
 
     t._step = step_then_ctrl_c
-    with pytest.raises(KeyboardInterrupt):
-        t.run()
+    # Ctrl-C as in a terminal (a background job, e.g. under CI, may start with SIGINT ignored)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            t.run()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handed back after the run
+    finally:
+        signal.signal(signal.SIGINT, previous)
     saved = torch.load(tmp_path / "interrupted" / "progress.pt", weights_only=True)["state"]
     assert (saved["stage"], saved["step"]) == (2, 2)  # not the last periodic checkpoint (stage 2 start)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert trainer(dataset, surrogates, tmp_path / "interrupted").run()
     assert trainer(dataset, surrogates, tmp_path / "straight").run()
     assert ((tmp_path / "straight" / "model.pt").read_bytes()
             == (tmp_path / "interrupted" / "model.pt").read_bytes())
+
+
+def test_an_ignored_or_custom_sigint_is_left_alone():
+    import signal
+
+    from fpbench.methods.erasablemask.train import deferred_interrupt
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with deferred_interrupt():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        with deferred_interrupt():
+            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)

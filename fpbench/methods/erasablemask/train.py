@@ -122,10 +122,12 @@ def augment(x: torch.Tensor, jitter: int, gen: torch.Generator) -> torch.Tensor:
 @contextmanager
 def deferred_interrupt() -> Iterator[list[bool]]:
     """Hold Ctrl-C (SIGINT) until the caller checks the yielded flag, so a step is never cut in half and
-    the state saved on interruption is one an uninterrupted run also passes through. Off the main thread
-    (where signal handlers cannot be set) Ctrl-C acts at once, as usual."""
+    the state saved on interruption is one an uninterrupted run also passes through. Only Python's own
+    Ctrl-C handling is taken over: off the main thread, or where SIGINT is ignored (a background job) or
+    handled by someone else, nothing changes."""
     flag = [False]
-    if threading.current_thread() is not threading.main_thread():
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
         yield flag
         return
 
