@@ -116,6 +116,22 @@ def test_fusion_and_injection_shapes():
         assert nets.restore(x_adv).shape == x.shape
 
 
+def test_paper_profile_networks_run_at_256_px():
+    """`--profile paper` (section V-A): 5-layer AttGAN at 64/1024 channels, 13 CelebA attributes, 256 px."""
+    torch.manual_seed(0)
+    nets = ErasableMaskNets(profiles.PAPER, len(profiles.ATTGAN_ATTRIBUTES)).eval()
+    nets.start_stage2()
+    x = torch.rand(1, 3, 256, 256) * 2 - 1
+    att = torch.full((1, len(profiles.ATTGAN_ATTRIBUTES)), 0.5)
+    with torch.no_grad():
+        feats = nets.g.enc(x)
+        assert [tuple(f.shape[1:]) for f in feats] == [(64, 128, 128), (128, 64, 64), (256, 32, 32), (512, 16, 16),
+                                                      (1024, 8, 8)]
+        assert nets.adv_generate(x, att).shape == nets.restore(x).shape == x.shape
+        logit, att_logits = nets.d(x)
+        assert logit.shape == (1,) and att_logits.shape == (1, 13)
+
+
 def test_adaptive_weights_follow_eq_11():
     w = AdaptiveWeights(3)
     assert torch.allclose(w.weights(), torch.full((3,), math.exp(1 / 3)))  # L{0} = L{1} = 1
