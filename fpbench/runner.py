@@ -121,6 +121,8 @@ class Runner:
                                  TimeElapsedColumn(), transient=True, disable=not progress)
         # resolve every name before any work, so typos fail fast
         method_cls = METHODS.get(spec.method)
+        if spec.goal not in method_cls.goals:
+            raise BadInput(f"method {spec.method!r} is made for --goal {' or '.join(method_cls.goals)}, not {spec.goal!r}")
         run_values = {"profile": spec.profile, "seed": spec.seed}
         params = {**{k: run_values[k] for k in method_cls.run_options if k not in spec.params}, **spec.params}
         self.method: Method = method_cls(**params)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import shutil
 from typing import Sequence
 
+import pytest
 import torch
 
 from fpbench.cache import cache_dir
+from fpbench.errors import BadInput
 from fpbench.methods import METHODS, Method, ProtectContext
 from fpbench.runner import Runner
 from fpbench.spec import RunSpec
@@ -126,3 +128,8 @@ def test_quality_compares_each_image_set_with_its_reference(fresh_cache):
     assert torch.equal(sets["protected"][1], clean) and torch.equal(sets["restored"][1], clean)
     assert (ref - (clean + 0.5) / 2).abs().max() <= 0.5 / 255 + 1e-6  # the unperturbed output, 8-bit stored
     assert (sets["restored"][0] - clean).abs().max() <= 2 / 255 + 1e-6
+
+
+def test_a_method_refuses_a_goal_it_is_not_made_for():
+    with pytest.raises(BadInput, match="'erasablemask' is made for --goal impersonate, not 'dodge'"):
+        Runner(RunSpec(method="erasablemask", targets=("sface",), goal="dodge"), None, progress=False)

@@ -49,6 +49,8 @@ class Method:
     name: ClassVar[str] = ""
     needs: ClassVar[frozenset[str]] = frozenset()
     reversible: ClassVar[bool] = False
+    #: protocols the method is made for ("impersonate", "dodge")
+    goals: ClassVar[tuple[str, ...]] = ("impersonate", "dodge")
     #: run-level options ("profile", "seed") the runner passes to the constructor unless given as params
     run_options: ClassVar[frozenset[str]] = frozenset()
     #: white-box models used when the run names none (say so in the method's docstring)

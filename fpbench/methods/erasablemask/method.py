@@ -74,6 +74,7 @@ class ErasableMask(Method):
     name = "erasablemask"
     needs = frozenset({"surrogates", "target_images", "training"})
     reversible = True
+    goals = ("impersonate",)
     version = CODE_VERSION
     run_options = frozenset({"profile", "seed"})
     default_surrogates = DEFAULT_SURROGATES
