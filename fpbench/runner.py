@@ -370,9 +370,10 @@ class Runner:
         if edited is not None:
             yield "protected vs edited", adv, edited, ("protected faces", self.method.unperturbed_name)
         if self.method.reversible:
-            identity = make_transform("identity")
-            restored = [self._restored(protected, c, protected.store.get([protected.keys[p.id] for p in c]), identity)
-                        for c in chunks(pairs, self.spec.batch_size)]
+            identity, restored, start = make_transform("identity"), [], 0
+            for chunk in chunks(pairs, self.spec.batch_size):  # chunks keep the pairs' order
+                restored.append(self._restored(protected, chunk, adv[start : start + len(chunk)], identity))
+                start += len(chunk)
             yield "restored", torch.cat(restored), clean, ("restored faces", "clean source faces")
 
     def _unperturbed(self, pairs: list[Pair], protected: Protected) -> torch.Tensor | None:
