@@ -7,6 +7,7 @@ from typing import Iterable, Sequence
 
 import torch
 
+from ..errors import BadInput
 from ..images import from_uint8, read_image
 
 #: Roles a face can play in a protocol.
@@ -48,5 +49,7 @@ class FaceDataset:
             return torch.zeros(0, 3, size, size)
         missing = [r.id for r in records if size not in r.crops]
         if missing:
-            raise KeyError(f"{self.name}: no {size}px crops for {missing[:3]}...; re-prepare the dataset with that size")
+            have = sorted(set().union(*(r.crops for r in records)))
+            raise BadInput(f"dataset {self.name!r} has no {size}px crops (e.g. {', '.join(missing[:3])}; it has "
+                           f"{', '.join(map(str, have)) or 'none'}): use a method profile that works at one of those sizes")
         return torch.cat([from_uint8(read_image(r.crops[size])) for r in records])
