@@ -79,7 +79,7 @@ def stores_benchmark(targets: list, n: int, batch: int, rounds: int, scratch: Pa
 def runner_benchmark(target_names: list[str], targets: list, source: Path, scratch: Path, batch: int) -> list[tuple]:
     """(label, seconds, stage seconds) for a cold and a warm `none` run, and bare forwards of its images."""
     from fpbench.data import load_dataset
-    from fpbench.protocol import make_pairs
+    from fpbench.protocols.verify import make_pairs
     from fpbench.runner import Runner
     from fpbench.spec import RunSpec
 

@@ -23,7 +23,9 @@ class RunSpec:
     targets: tuple[str, ...]
     dataset: str = "mini"
     transforms: tuple[str, ...] = ("identity",)
-    goal: str = "impersonate"
+    goal: str = ""  # "" = the protocol's default (verify: impersonate)
+    protocol: str = ""  # "" = the one the dataset's manifest names, else verify
+    authorised: tuple[str, ...] = ()  # authorise protocol: the targets the face's owner allows
     surrogates: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
     profile: str = "mini"
@@ -33,12 +35,13 @@ class RunSpec:
     far: float = ASR_FAR
     esr_far: float = ESR_FAR  # ErasableMask eq. 18: tau_2 is the FAR-0.1 threshold (see metrics.verification)
     quality: bool = True
+    mask_l2: float | None = None  # renormalise every perturbation to this L2 norm ([0,1] units), as AdvCloak does
 
     def validate(self) -> "RunSpec":
         """Raise ``BadInput`` for values that cannot work, before anything is loaded or computed."""
         if not self.targets:
             raise BadInput("no target given; pass at least one --target (see `fpbench list targets`)")
-        if self.goal not in GOALS:
+        if self.goal and self.goal not in GOALS:
             raise BadInput(f"unknown goal {self.goal!r}; available: {', '.join(GOALS)}")
         if self.profile not in PROFILES:
             raise BadInput(f"unknown profile {self.profile!r}; available: {', '.join(PROFILES)}")
@@ -50,6 +53,8 @@ class RunSpec:
         for key in ("eps", "steps", "alpha"):
             if key in self.params and self.params[key] is not None and float(self.params[key]) < 0:
                 raise BadInput(f"--{key} must be >= 0, got {self.params[key]}")
+        if self.mask_l2 is not None and not (0 < float(self.mask_l2) < float("inf")):
+            raise BadInput(f"--mask-l2 must be a finite number > 0, got {self.mask_l2}")
         check_device(self.device)
         return self
 
@@ -59,6 +64,10 @@ class RunSpec:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["targets"], d["transforms"], d["surrogates"] = list(self.targets), list(self.transforms), list(self.surrogates)
+        d["authorised"] = list(self.authorised)
+        for key, default in (("protocol", ""), ("authorised", []), ("mask_l2", None)):
+            if d[key] == default:  # v1 specs had none of these: same run, same name and cache key
+                del d[key]
         return d
 
 

@@ -26,8 +26,10 @@ from typing import Any, Iterator
 
 import yaml
 
+from .cache import json_sha256
 from .cli.options import parse_value
 from .errors import BadInput
+from .pipeline.executors import Executor, SerialExecutor, Unit
 from .runner import Runner
 from .spec import RunSpec
 
@@ -71,16 +73,34 @@ def load_sweep(path: Path, out: Path | None = None, device: str | None = None) -
     return Sweep(name, out or Path(doc.get("out", Path("runs") / name)), specs, doc.get("table_metric", "asr"))
 
 
-def run_sweep(sweep: Sweep, progress: bool = True) -> Iterator[tuple[str, str]]:
-    """Run every cell not yet finished; yields (cell label, "done"/"skipped")."""
-    for spec in sweep.specs:
-        runner = Runner(spec, sweep.out, progress=progress)
-        label = f"{spec.method} seed={spec.seed} {json.dumps(spec.params, sort_keys=True)}"
-        if _finished(sweep.out, spec):
+def run_sweep(sweep: Sweep, progress: bool = True, executor: Executor | None = None) -> Iterator[tuple[str, str]]:
+    """Run every cell not yet finished through ``executor`` (default: serial, in this process); yields
+    (cell label, "done"/"skipped") in the spec's order. Cells share the content-addressed caches, whose
+    per-unit locks make concurrent cells wait for each other's work instead of repeating it."""
+    executor = executor or SerialExecutor()
+    n = len(sweep.specs)
+    todo: list[tuple[str, Unit]] = []
+    for k, spec in enumerate(sweep.specs, 1):
+        resolved = Runner(spec, None, progress=False).spec  # the spec as a card records it
+        label = f"cell {k} of {n}: {spec.method} seed={spec.seed} {json.dumps(spec.params, sort_keys=True)}"
+        if _finished(sweep.out, resolved):
             yield label, "skipped"
             continue
-        runner.execute()
+        unit = Unit(label, json_sha256(resolved.to_dict()), run_cell,
+                    (spec, sweep.out, progress and isinstance(executor, SerialExecutor)))
+        if isinstance(executor, SerialExecutor):  # report each cell as it finishes
+            executor.run([unit])
+            yield label, "done"
+        else:
+            todo.append((label, unit))
+    executor.run([unit for _, unit in todo])
+    for label, _ in todo:
         yield label, "done"
+
+
+def run_cell(spec: RunSpec, out: Path, progress: bool) -> None:
+    """One sweep cell: a whole run (module level, so a process pool can pickle it)."""
+    Runner(spec, out, progress=progress).execute()
 
 
 def _finished(out: Path, spec: RunSpec) -> bool:

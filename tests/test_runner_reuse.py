@@ -4,8 +4,9 @@ from __future__ import annotations
 import pandas as pd
 
 from fpbench.data import load_dataset
-from fpbench.protocol import make_pairs
-from fpbench.runner import Runner, chunks
+from fpbench.protocols.verify import make_pairs
+from fpbench.pipeline.work import chunks
+from fpbench.runner import Runner
 from fpbench.spec import RunSpec
 from fpbench.stores import ImageStore
 
@@ -19,7 +20,7 @@ def test_each_chunk_is_read_once_and_rows_match_one_target_runs(fresh_cache, mon
     original = ImageStore.get
     monkeypatch.setattr(ImageStore, "get", lambda self, keys: reads.append(len(keys)) or original(self, keys))
     both = Runner(SPEC, None, progress=False).execute().scores
-    pairs = make_pairs(load_dataset("toy-faces"), SPEC.goal)
-    assert reads == [len(c) for c in chunks(pairs, SPEC.batch_size)]
+    pairs = make_pairs(load_dataset("toy-faces"), "impersonate")
+    assert reads == [len(c) for c in chunks(pairs, SPEC.batch_size, lambda p: p.target.id)]
     alone = [Runner(SPEC.with_(targets=(t,)), None, progress=False).execute().scores for t in SPEC.targets]
     assert both.equals(pd.concat(alone, ignore_index=True))

@@ -29,16 +29,19 @@ class KeyedBlend(Method):
         self.keys: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # target id -> (target image, key)
         self.fits = 0
 
-    def fit(self, train, surrogates: Sequence, device, target=None, target_id: str = "") -> None:
+    def fit(self, train, surrogates: Sequence, device, target=None) -> None:
         self.fits += 1
-        gen = torch.Generator().manual_seed(sum(map(ord, target_id)))
-        self.keys[target_id] = (target, torch.rand(1, 3, 112, 112, generator=gen))
+        assert all(r.split == "train" for r in train.records), "fit must see the training split only"
+        gen = torch.Generator().manual_seed(sum(map(ord, target.id)))
+        self.keys[target.id] = (target.images, torch.rand(1, 3, 112, 112, generator=gen))
+
+    def fitted_state(self, target_id: str = "") -> dict:
+        return {"key_sum": float(self.keys[target_id][1].sum())} if target_id in self.keys else {}
 
     def _key(self, ctx: ProtectContext, wrong: bool = False) -> torch.Tensor:
         ids = sorted(self.keys)
         rows = []
-        for t in ctx.target_images:
-            tid = min(ids, key=lambda i: float((self.keys[i][0][0] - t).abs().mean()))
+        for tid in ctx.target_ids:  # routed by id (contract v2), never by pixels
             rows.append(self.keys[ids[(ids.index(tid) + 1) % len(ids)] if wrong else tid][1][0])
         return torch.stack(rows)
 
@@ -81,7 +84,7 @@ def test_restored_faces_are_verified_against_the_source_person(fresh_cache):
     """RVR: cos(FR(x_rec), FR(another photo of the source)) above the FAR threshold. With the right key the
     restored face is the clean one, so its similarities are the clean source's to that photo."""
     from fpbench.data import load_dataset
-    from fpbench.protocol import make_pairs
+    from fpbench.protocols.verify import make_pairs
     from fpbench.targets import make_target
 
     result = Runner(toy_spec(), None, progress=False).execute()
@@ -113,15 +116,16 @@ def test_restorations_are_cached_and_made_after_the_fact(fresh_cache, tmp_path):
 
 
 def test_quality_compares_each_image_set_with_its_reference(fresh_cache):
-    runner = Runner(toy_spec(), None, progress=False)
-    runner.execute()
-    from fpbench.data import load_dataset
-    from fpbench.protocol import make_pairs
+    from fpbench.pipeline.executors import SerialExecutor
+    from fpbench.pipeline.fit import run_fit
+    from fpbench.pipeline.protect import run_protect
+    from fpbench.pipeline.quality import quality_sets
 
-    dataset = load_dataset("toy-faces")
-    pairs = make_pairs(dataset, "impersonate")
-    protected = runner._protect(dataset, pairs, [], 112)
-    sets = {name: (x, ref) for name, x, ref, _ in runner._quality_sets(dataset, pairs, protected, 112)}
+    state = Runner(toy_spec(), None, progress=False).load_state()
+    run_fit(state, SerialExecutor())
+    protected = run_protect(state, SerialExecutor())
+    dataset, pairs = state.dataset, state.items
+    sets = {name: (x, ref) for name, x, ref, _ in quality_sets(state, protected)}
     assert list(sets) == ["protected", "protected vs edited", "restored"]
     clean = dataset.images([p.source for p in pairs], 112)
     x, ref = sets["protected vs edited"]

@@ -9,11 +9,16 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import FpbenchError
+from ..threads import set_threads
+from .options import add_threads_option
 
 console = Console(stderr=True)
 
 #: Command-group modules, in the order `fpbench --help` lists them.
 COMMAND_MODULES: list[str] = ["setup", "run", "sweep", "table", "listing", "data", "zoo", "calibrate", "train"]
+
+#: Commands that compute with torch: they take ``--threads N``.
+COMPUTING = ("setup", "run", "sweep", "calibrate", "train")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,12 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for mod in COMMAND_MODULES:
         importlib.import_module(f"fpbench.cli.{mod}").register(sub)
+    for name in COMPUTING:
+        add_threads_option(sub.choices[name])
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        set_threads(getattr(args, "threads", None))
         return int(args.handler(args) or 0)
     except FpbenchError as e:
         console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)

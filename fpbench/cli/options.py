@@ -59,3 +59,18 @@ def parse_value(raw: Any) -> Any:
         return number(raw)
     except argparse.ArgumentTypeError:
         return raw
+
+
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: CPU threads for the command's computations (default: $FPBENCH_THREADS, else the cores)."""
+    from ..threads import parse_threads
+
+    def threads(text: str) -> int:
+        try:
+            return parse_threads(text)
+        except Exception as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    parser.add_argument("--threads", type=threads, default=None,
+                        help="CPU threads to compute with (default: $FPBENCH_THREADS, else every core this process "
+                             "may use); recorded in the run card")

@@ -24,7 +24,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--transform", dest="transforms", action="append",
                    help="processing between protection and recognition, e.g. jpeg50; repeat for several")
     p.add_argument("--channel", action="store_true", help=f"evaluate the full channel: {', '.join(DEFAULT_CHANNEL)}")
-    p.add_argument("--goal", choices=GOALS, default="impersonate")
+    p.add_argument("--goal", choices=GOALS, default="",
+                   help="impersonate (match a target person) or dodge (no longer match oneself); default: the "
+                        "protocol's (verify: impersonate; identify and authorise: dodge)")
+    p.add_argument("--protocol", default="", help="verify (1:1), identify (1:N top-k) or authorise (PMT); default: "
+                                                  "the one the dataset's manifest names, else verify")
+    p.add_argument("--authorised", type=comma_list, default=[],
+                   help="authorise protocol: the target(s) the face's owner allows, a,b")
+    p.add_argument("--mask-l2", type=number, default=None,
+                   help="renormalise every perturbation to this L2 norm in [0,1] units (AdvCloak: 4.706 = 1200 on 0-255)")
     p.add_argument("--surrogate", type=comma_list, default=[], help="white-box model(s) for the method: a,b,c")
     p.add_argument("--profile", choices=PROFILES, default="mini", help="mini: CPU minutes; paper: the paper's settings")
     p.add_argument("--seed", type=int, default=0)
@@ -51,12 +59,13 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
     return RunSpec(method=args.method, targets=tuple(args.targets), dataset=args.dataset,
                    transforms=tuple(transforms), goal=args.goal, surrogates=tuple(args.surrogate),
                    params=params, profile=args.profile, seed=args.seed, device=args.device,
-                   batch_size=args.batch_size, far=args.far, quality=not args.no_quality)
+                   batch_size=args.batch_size, far=args.far, quality=not args.no_quality, protocol=args.protocol,
+                   authorised=tuple(args.authorised), mask_l2=args.mask_l2)
 
 
 def handle(args: argparse.Namespace) -> int:
     console = Console()
-    result = Runner(spec_from_args(args), args.out, progress=not args.quiet).execute()
+    result = Runner(spec_from_args(args), args.out, progress=not args.quiet, threads=args.threads).execute()
     show_result(console, result)
     return 0
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ..pipeline.executors import EXECUTORS, make_executor
 from ..sweep import load_sweep, run_sweep
+from .options import positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,13 +17,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="output folder (default: the spec's `out`, else runs/<spec name>)")
     p.add_argument("--device", help="override the spec's device")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--jobs", type=positive_int, default=1,
+                   help="cells run at once (default 1: serially, in this process; N > 1: a pool of N processes, "
+                        "the threads split between them)")
+    p.add_argument("--executor", choices=sorted(EXECUTORS), default=None,
+                   help="where cells run (default: serial for --jobs 1, else process)")
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     console = Console()
     sweep = load_sweep(args.spec, out=args.out, device=args.device)
-    for cell, status in run_sweep(sweep, progress=not args.quiet):
+    executor = make_executor(args.executor or ("serial" if args.jobs == 1 else "process"), args.jobs, args.threads)
+    for cell, status in run_sweep(sweep, progress=not args.quiet, executor=executor):
         console.print(f"{status:>8}  {cell}")
     console.print(f"the table: `fpbench table {sweep.out} --metric {sweep.table_metric}`")
     return 0

@@ -159,4 +159,6 @@ def load_prepared(manifest: Manifest) -> FaceDataset:
             id=row["id"], identity=row["identity"], role=row["role"], split=row.get("split", "test"),
             crops=crops, attributes=dict(row.get("attributes", {})), sha256=row.get("sha256", ""),
         ))
-    return FaceDataset(manifest.name, manifest.sha256, records, manifest.header.get("attribute_source", ""))
+    protocol = manifest.header.get("protocol") or ""
+    protocol = protocol.get("name", "") if isinstance(protocol, dict) else str(protocol)
+    return FaceDataset(manifest.name, manifest.sha256, records, manifest.header.get("attribute_source", ""), protocol)

@@ -1,29 +1,66 @@
 """Targets: the face recognition systems a protection must fool.
 
-A local target embeds canonical images with a zoo model; plugins (entry-point group ``fpbench.targets``)
-register factories ``(device) -> Target`` for anything else. Every target says what actually ran in
-``display`` (``arcface[mobilefacenet]`` when ``arcface`` resolved to the embedded ArcFace-loss model).
+Every target scores pairs of canonical images: ``score(probes, references)`` gives one similarity per row
+(higher: more alike), and ``thresholds()`` the decision thresholds it brings itself. Two kinds:
+
+* ``EmbeddingTarget``: a model that maps images to unit-norm embeddings (zoo models as ``LocalTarget``);
+  embeddings are cached per image content, so 1:N protocols can use them too;
+* ``PairTarget``: a service that only compares two images (commercial face-compare APIs); pair scores are
+  cached by the content hash of both images, so a re-run sends nothing.
+
+Plugins (entry-point group ``fpbench.targets``) register factories ``(device, **options) -> Target``; users
+pass options as ``--target NAME:key=value,key=value``. Every target says what actually ran in ``display``
+(``arcface[mobilefacenet]`` when ``arcface`` resolved to the embedded ArcFace-loss model).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+import inspect
+from typing import Any, Callable, ClassVar
 
+import numpy as np
 import torch
 
+from ..cache import json_sha256, subdir, write_json
+from ..errors import BadInput
+from ..images import tensor_sha256
 from ..registry import Registry, UnknownName
+from ..stores import EmbeddingStore
 from ..zoo.model import FaceModel
 
 
 class Target:
-    """A face recognition system that maps canonical images to unit-norm embeddings."""
+    """A face recognition system that scores pairs of canonical images."""
 
     name: str = ""
     display: str = ""
+    #: option names whose values are secrets: the card records that they were set, never their values
+    secret_options: ClassVar[frozenset[str]] = frozenset()
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
+    def __init__(self) -> None:
+        self.options: dict[str, Any] = {}
+
+    def score(self, probes: torch.Tensor, references: torch.Tensor, batch_size: int = 16) -> np.ndarray:
+        """Similarity of each probe with the reference in the same row, shape (N,)."""
         raise NotImplementedError
 
+    def thresholds(self) -> dict[float, tuple[float, dict[str, Any]]]:
+        """Thresholds the target brings itself (a vendor's documented ones): FAR -> (tau, provenance)."""
+        return {}
+
+    @property
+    def computed(self) -> int:
+        """Images embedded or pairs compared by this target object (cache misses)."""
+        return 0
+
     def card(self) -> dict[str, Any]:
+        shown = {k: ("<set>" if k in self.secret_options else v) for k, v in sorted(self.options.items())}
+        return {"name": self.name, "display": self.display, "kind": "target", **({"options": shown} if shown else {})}
+
+
+class EmbeddingTarget(Target):
+    """A target that embeds images (unit norm); similarity is the cosine of two embeddings."""
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     @property
@@ -31,11 +68,29 @@ class Target:
         """Identifies the embedding function: same key, same embeddings."""
         raise NotImplementedError
 
+    @property
+    def store(self) -> EmbeddingStore:
+        if getattr(self, "_store", None) is None:
+            self._store = EmbeddingStore(self.cache_key)
+        return self._store
 
-class LocalTarget(Target):
+    def embeddings(self, images: torch.Tensor, batch_size: int = 16) -> np.ndarray:
+        """Cached embeddings (N, D) of canonical images."""
+        return self.store.embed(images, self.embed, batch_size)
+
+    def score(self, probes: torch.Tensor, references: torch.Tensor, batch_size: int = 16) -> np.ndarray:
+        return np.einsum("nd,nd->n", self.embeddings(probes, batch_size), self.embeddings(references, batch_size))
+
+    @property
+    def computed(self) -> int:
+        return self.store.computed
+
+
+class LocalTarget(EmbeddingTarget):
     """A zoo model used as a black box (or white box, when it is also a surrogate)."""
 
     def __init__(self, name: str, display: str, model: FaceModel) -> None:
+        super().__init__()
         self.name, self.display, self.model = name, display, model
 
     @torch.no_grad()
@@ -52,7 +107,50 @@ class LocalTarget(Target):
         return f"{c.name}-{c.weights_sha256[:16]}"
 
 
-TARGETS: Registry[Callable[[torch.device], Target]] = Registry("target", "fpbench.targets")
+class PairTarget(Target):
+    """A target that can only compare two images (e.g. a commercial API). Subclasses implement ``compare``
+    and set ``version`` (the service's API/model version: part of the cache key)."""
+
+    version: str = "1"
+
+    def compare(self, a: torch.Tensor, b: torch.Tensor) -> float:
+        """Similarity of two canonical images (3, H, W)."""
+        raise NotImplementedError
+
+    @property
+    def cache_key(self) -> str:
+        public = {k: v for k, v in self.options.items() if k not in self.secret_options}
+        return f"{self.name}-{json_sha256([self.version, public])[:16]}"
+
+    def score(self, probes: torch.Tensor, references: torch.Tensor, batch_size: int = 16) -> np.ndarray:
+        folder = subdir("pair-scores", self.cache_key)
+        out = []
+        for a, b in zip(probes, references):
+            path = folder / f"{json_sha256([tensor_sha256(a), tensor_sha256(b)])}.json"
+            if path.is_file():
+                out.append(float(_read_score(path)))
+                continue
+            s = float(self.compare(a, b))
+            write_json(path, {"similarity": s})
+            self._computed = self.computed + 1
+            out.append(s)
+        return np.asarray(out, dtype=np.float64)
+
+    @property
+    def computed(self) -> int:
+        return getattr(self, "_computed", 0)
+
+
+def _read_score(path) -> float:
+    import json
+
+    try:
+        return float(json.loads(path.read_text())["similarity"])
+    except (ValueError, KeyError, TypeError):
+        raise BadInput(f"corrupt cached pair score {path}; delete it and re-run") from None
+
+
+TARGETS: Registry[Callable[..., Target]] = Registry("target", "fpbench.targets")
 
 
 def target_names() -> list[str]:
@@ -62,16 +160,46 @@ def target_names() -> list[str]:
     return sorted(set(TARGETS.names()) | set(available_targets()))
 
 
+def parse_target(text: str) -> tuple[str, dict[str, str]]:
+    """``NAME:key=value,key=value`` -> (NAME, options)."""
+    name, _, rest = text.partition(":")
+    options: dict[str, str] = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BadInput(f"target option {item!r} in {text!r} is not key=value")
+        options[key.strip()] = value.strip()
+    return name.strip(), options
+
+
 def make_target(name: str, device: torch.device | str = "cpu") -> Target:
-    """Build the target a user named; ``UnknownName`` lists the valid names."""
+    """Build the target a user named (``NAME`` or ``NAME:key=value,...``); ``UnknownName`` lists the valid names."""
     from ..zoo import load
     from ..zoo.names import resolve
 
     device = torch.device(device)
+    name, options = parse_target(name)
     if name in TARGETS:
-        return TARGETS.get(name)(device)
+        factory = TARGETS.get(name)
+        accepted = _accepted_options(factory)
+        unknown = sorted(set(options) - accepted) if accepted is not None else []
+        if unknown:
+            raise BadInput(f"target {name!r} takes no option(s) {unknown}; valid: {sorted(accepted or ())}")
+        target = factory(device, **options)
+        target.options = dict(options)
+        return target
     try:
         r = resolve(name)
     except UnknownName:
         raise UnknownName(f"unknown target {name!r}; available: {', '.join(target_names())}") from None
+    if options:
+        raise BadInput(f"target {name!r} (a zoo model) takes no options, got {sorted(options)}")
     return LocalTarget(r.requested, r.display, load(r.zoo_name, device))
+
+
+def _accepted_options(factory: Callable[..., Target]) -> set[str] | None:
+    """Keyword options a factory takes (None: any, it has **kwargs)."""
+    params = list(inspect.signature(factory).parameters.values())[1:]
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}

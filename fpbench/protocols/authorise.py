@@ -1,0 +1,110 @@
+"""The ``authorise`` protocol (PMT, spec B1.2/C1): does the protected face still work for the models its owner
+authorised, and fail for everyone else?
+
+Verification pairs (x1, x2, y): only x1 is protected. For each target f, PMT's eq. (10):
+correct = [cos(f(x~1), f(x1)) > t] and ([cos(f(x~1), f(x2)) > t] == y), at the target's calibrated threshold
+(kinds ``authorised``/``unauthorised``) and at the paper's kappa = 0.2 for every model (kinds ``...-kappa``).
+Targets named by ``--authorised`` are authorised, every other one unauthorised. With x~1 = x1 (method ``none``)
+it is plain verification accuracy: the Clean row. Pairs: every genuine pair of the test photos (roles other
+than ``distractor``/``train``) and as many seeded impostor pairs.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from itertools import combinations
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ..data.dataset import FaceDataset, FaceRecord
+from ..errors import BadInput
+from .base import PROTOCOLS, Protocol
+
+if TYPE_CHECKING:
+    from ..pipeline.protect import Protected
+    from ..pipeline.state import RunState
+
+KAPPA = 0.2  # PMT §6.2: one cosine threshold for every model
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One x1 to protect."""
+
+    source: FaceRecord
+    target: None = None
+
+    @property
+    def id(self) -> str:
+        return self.source.id
+
+
+def verification_pairs(dataset: FaceDataset, seed: int = 0) -> list[tuple[FaceRecord, FaceRecord, int]]:
+    """Genuine pairs of the test photos, then as many seeded impostor pairs, as (x1, x2, label)."""
+    faces = sorted((r for r in dataset.records if r.split == "test" and r.role not in ("distractor", "train")),
+                   key=lambda r: r.id)
+    genuine = [(a, b, 1) for a, b in combinations(faces, 2) if a.identity == b.identity]
+    impostor = [(a, b, 0) for a, b in combinations(faces, 2) if a.identity != b.identity]
+    if not genuine:
+        raise BadInput(f"dataset {dataset.name!r} has no two test photos of one person: the authorise protocol needs "
+                       "genuine pairs")
+    random.Random(seed).shuffle(impostor)
+    return genuine + sorted(impostor[: len(genuine)], key=lambda t: (t[0].id, t[1].id))
+
+
+class Authorise(Protocol):
+    """PMT's authorised vs unauthorised accuracy on verification pairs (eq. 10)."""
+
+    name = "authorise"
+    goals = ("dodge",)
+    manifest_names = ("pmt", "lfw-pairs")
+    needs_embeddings = False
+
+    def items(self, dataset: FaceDataset, goal: str) -> list[Photo]:
+        seen: dict[str, Photo] = {}
+        for a, _, _ in verification_pairs(dataset):
+            seen.setdefault(a.id, Photo(a))
+        return list(seen.values())
+
+    def card(self, state: "RunState") -> dict[str, Any]:
+        pairs = verification_pairs(state.dataset)
+        return {"pairs": len(pairs), "genuine": sum(y for _, _, y in pairs), "kappa": KAPPA,
+                "authorised": list(state.spec.authorised)}
+
+    def score(self, state: "RunState", protected: "Protected") -> pd.DataFrame:
+        from ..pipeline.restore import channel
+        from ..pipeline.thresholds import tau
+
+        spec = state.spec
+        if not spec.authorised:
+            raise BadInput("the authorise protocol needs --authorised TARGET[,TARGET] (the models the owner allows)")
+        names = {n for t in state.targets for n in (t.name, t.display)}
+        unknown = [a for a in spec.authorised if a not in names]
+        if unknown:
+            raise BadInput(f"--authorised {unknown[0]!r} is not one of the run's targets ({', '.join(sorted(names))})")
+        pairs = verification_pairs(state.dataset)
+        items = {p.id: p for p in state.items}
+        keys = [protected.keys[a.id] for a, _, _ in pairs]
+        x1 = state.images([a for a, _, _ in pairs])
+        x2 = state.images([b for _, b, _ in pairs])
+        adv = protected.store.get(keys)
+        rows = []
+        for transform in state.transforms:
+            adv_t = channel(state, adv, keys, transform)
+            for target in state.targets:
+                allowed = target.name in spec.authorised or target.display in spec.authorised
+                with state.work.stage("embed"):
+                    s_self = target.score(adv_t, x1, spec.batch_size)
+                    s_pair = target.score(adv_t, x2, spec.batch_size)
+                for kind, t in (("", tau(state, target, spec.far)), ("-kappa", KAPPA)):
+                    for (a, b, y), ss, sp in zip(pairs, s_self, s_pair):
+                        rows.append({"pair": f"{a.id}|{b.id}", "source": items[a.id].id, "target": target.display,
+                                     "transform": transform.name,
+                                     "kind": ("authorised" if allowed else "unauthorised") + kind, "label": y,
+                                     "similarity": float(sp), "self_similarity": float(ss), "threshold": t,
+                                     "correct": bool(ss > t and (sp > t) == bool(y))})
+        return pd.DataFrame(rows)
+
+
+PROTOCOLS.add("authorise", Authorise)

@@ -1,0 +1,75 @@
+"""The protocol contract: which faces a run protects and how protected faces are scored.
+
+A protocol turns a dataset into ``items`` (one protected image each: ``.id``, ``.source`` record, ``.target``
+record or None) and scores them against every target through the processing channel. Three are built in
+(``fpbench list protocols``): ``verify`` (1:1 impersonation and dodging, with erasion and restoration for
+reversible methods), ``identify`` (1:N top-k, the AdvCloak/OPOM protocol) and ``authorise`` (PMT: authorised vs
+unauthorised models on verification pairs). A new protocol is one module registering a ``Protocol``.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol as Typing, Sequence
+
+import pandas as pd
+
+from ..data.dataset import FaceDataset, FaceRecord
+from ..registry import Registry
+
+if TYPE_CHECKING:
+    from ..pipeline.state import RunState
+    from ..pipeline.protect import Protected
+
+
+class Item(Typing):
+    """One face a run protects."""
+
+    @property
+    def id(self) -> str: ...
+
+    source: FaceRecord
+    target: FaceRecord | None
+
+
+class Protocol:
+    """Base class of evaluation protocols."""
+
+    name: ClassVar[str] = ""
+    #: goals the protocol can run ("impersonate", "dodge"); the first is its default
+    goals: ClassVar[tuple[str, ...]] = ("impersonate", "dodge")
+    #: names a dataset manifest's header may give for this protocol
+    manifest_names: ClassVar[tuple[str, ...]] = ()
+    #: whether the protocol needs targets that embed (1:N search cannot be done with a pair-compare API)
+    needs_embeddings: ClassVar[bool] = False
+
+    def items(self, dataset: FaceDataset, goal: str) -> Sequence[Item]:
+        """The faces to protect, in a fixed order."""
+        raise NotImplementedError
+
+    def references(self, items: Sequence[Item]) -> list[FaceRecord]:
+        """Clean faces whose embeddings the scoring needs (computed once, cached)."""
+        return []
+
+    def inference_photos(self, dataset: FaceDataset, identity: str) -> list[FaceRecord]:
+        """The photos a person-specific mask for ``identity`` is made from (never test photos)."""
+        raise NotImplementedError(f"protocol {self.name!r} has no inference photos for person-specific masks")
+
+    def score(self, state: "RunState", protected: "Protected") -> pd.DataFrame:
+        """One row per protected face, target, transform and kind."""
+        raise NotImplementedError
+
+    def card(self, state: "RunState") -> dict[str, Any]:
+        """What the protected faces were compared with, for the run card."""
+        return {}
+
+
+PROTOCOLS: Registry[type[Protocol]] = Registry("protocol", "fpbench.protocols")
+
+
+def protocol_for(name: str, dataset: FaceDataset) -> Protocol:
+    """The protocol a run asked for (``name``), else the one the dataset's manifest names, else ``verify``."""
+    if name:
+        return PROTOCOLS.get(name)()
+    for entry in PROTOCOLS.entries():
+        if dataset.protocol and dataset.protocol in (entry.name, *entry.obj.manifest_names):
+            return entry.obj()
+    return PROTOCOLS.get("verify")()

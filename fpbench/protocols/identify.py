@@ -1,0 +1,140 @@
+"""The ``identify`` protocol: 1:N identification with per-pair galleries (AdvCloak / OPOM, spec A1.4).
+
+For each protected person c and every ordered pair (i, j), i != j, of their test photos (role ``probe``):
+the probe is the protected photo i; its gallery is the clean photo j (the only genuine entry) plus every
+``distractor``; hit@k when fewer than k distractors are more similar to the probe than the genuine entry
+(ties go to the genuine). Top-k protection = 100% - top-k accuracy, with CIs resampling identities. Person
+masks are made from the person's inference photos (role ``gallery``, as the CelebA adapter writes them) and
+never from test photos.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..data.dataset import FaceDataset, FaceRecord
+from ..errors import BadInput
+from ..targets import EmbeddingTarget
+from .base import PROTOCOLS, Protocol
+
+if TYPE_CHECKING:
+    from ..pipeline.protect import Protected
+    from ..pipeline.state import RunState
+
+TOP_K = (1, 5, 10)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One protected test photo."""
+
+    source: FaceRecord
+    target: None = None
+
+    @property
+    def id(self) -> str:
+        return self.source.id
+
+
+class Identify(Protocol):
+    """1:N identification: does a protected probe still find its owner among distractors?"""
+
+    name = "identify"
+    goals = ("dodge",)
+    manifest_names = ("opom-1toN", "identification", "privacy-commons")
+    needs_embeddings = True
+
+    def items(self, dataset: FaceDataset, goal: str) -> list[Probe]:
+        probes = sorted(dataset.select(role="probe", split="test"), key=lambda r: r.id)
+        per_person: dict[str, int] = {}
+        for r in probes:
+            per_person[r.identity] = per_person.get(r.identity, 0) + 1
+        usable = [r for r in probes if per_person[r.identity] >= 2]
+        if not usable:
+            raise BadInput(f"dataset {dataset.name!r} has no identity with two or more 'probe' photos in split 'test': "
+                           "the identify protocol needs them (and 'distractor' records); see `fpbench data manifest celeba`")
+        if not dataset.select(role="distractor"):
+            raise BadInput(f"dataset {dataset.name!r} has no 'distractor' records: the identify protocol's galleries need them")
+        return [Probe(r) for r in usable]
+
+    def inference_photos(self, dataset: FaceDataset, identity: str) -> list[FaceRecord]:
+        photos = sorted((r for r in dataset.select(role="gallery") if r.identity == identity), key=lambda r: r.id)
+        if not photos:
+            raise BadInput(f"dataset {dataset.name!r} has no inference photos (role 'gallery') of identity {identity!r} "
+                           "to make a person-specific mask from")
+        return photos
+
+    def card(self, state: "RunState") -> dict[str, Any]:
+        probes = state.items
+        identities = {p.source.identity for p in probes}
+        n = sum(_count(probes, c) * (_count(probes, c) - 1) for c in identities)
+        return {"identities": len(identities), "probes": len(probes), "probe_pairs": n,
+                "distractors": len(state.dataset.select(role="distractor")),
+                "gallery": "per pair: one clean genuine photo + every distractor (spec A1.4); ties go to the genuine"}
+
+    def score(self, state: "RunState", protected: "Protected") -> pd.DataFrame:
+        from ..pipeline.restore import channel
+        from ..pipeline.work import chunks
+
+        spec, probes = state.spec, list(state.items)
+        for target in state.targets:
+            if not isinstance(target, EmbeddingTarget):
+                raise BadInput(f"target {target.display!r} only compares pairs; the identify protocol searches a "
+                               "gallery and needs targets that embed (zoo models)")
+        distractors = sorted(state.dataset.select(role="distractor"), key=lambda r: r.id)
+        rows = []
+        task = state.progress.add_task("evaluate", total=len(state.targets) * len(state.transforms) * len(probes))
+        for target in state.targets:
+            with state.work.stage("embed"):
+                clean = _embed_records(state, target, probes_records(probes))
+                e_dis = _embed_records(state, target, distractors)
+            clean_of = dict(zip((p.id for p in probes), clean))
+            for transform in state.transforms:
+                adv = []
+                for chunk in chunks(probes, spec.batch_size):
+                    keys = [protected.keys[p.id] for p in chunk]
+                    x_t = channel(state, protected.store.get(keys), keys, transform)
+                    with state.work.stage("embed"):
+                        adv.append(target.embeddings(x_t, spec.batch_size))
+                    state.progress.advance(task, len(chunk))
+                e_adv = np.concatenate(adv)
+                rows += _rows(probes, e_adv, clean_of, e_dis, target.display, transform.name)
+        return pd.DataFrame(rows)
+
+
+def probes_records(probes: Sequence[Probe]) -> list[FaceRecord]:
+    return [p.source for p in probes]
+
+
+def _count(probes: Sequence[Probe], identity: str) -> int:
+    return sum(p.source.identity == identity for p in probes)
+
+
+def _embed_records(state: "RunState", target: EmbeddingTarget, records: list[FaceRecord]) -> np.ndarray:
+    out = []
+    for start in range(0, len(records), 256):  # bounded memory for 10,000 distractors
+        out.append(target.embeddings(state.images(records[start : start + 256]), state.spec.batch_size))
+    return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
+
+
+def _rows(probes: Sequence[Probe], e_adv: np.ndarray, clean_of: dict[str, np.ndarray], e_dis: np.ndarray,
+          target: str, transform: str) -> list[dict[str, Any]]:
+    """Per ordered pair (protected probe i, clean genuine j) of one identity: distractors above the genuine."""
+    rows = []
+    above_all = e_adv @ e_dis.T  # (probes, distractors)
+    for a, p in enumerate(probes):
+        for q in probes:
+            if q.source.identity != p.source.identity or q.id == p.id:
+                continue
+            s_pg = float(e_adv[a] @ clean_of[q.id])
+            n_above = int((above_all[a] > s_pg).sum())
+            rows.append({"pair": f"{p.id}|{q.id}", "identity": p.source.identity, "source": p.id, "genuine": q.id,
+                         "target": target, "transform": transform, "kind": "identification",
+                         "similarity": s_pg, "n_above": n_above, **{f"hit{k}": n_above < k for k in TOP_K}})
+    return rows
+
+
+PROTOCOLS.add("identify", Identify)
