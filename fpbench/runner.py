@@ -93,7 +93,8 @@ class Runner:
             state.work.stage_seconds["load"] = round(time.perf_counter() - t0, 3)
             run_fit(state, self.executor)
             protected = run_protect(state, self.executor)
-            state.thresholds = {t.display: target_thresholds(state, t) for t in state.targets}
+            if state.protocol.uses_thresholds:
+                state.thresholds = {t.display: target_thresholds(state, t) for t in state.targets}
             scores = state.protocol.score(state, protected)
             quality = run_quality(state, protected) if self.spec.quality else None
         state.work.embedded = sum(t.computed for t in state.targets)

@@ -170,6 +170,7 @@ def _mask(state: RunState, path, identity: str, inference: list, protected: Prot
         return torch.load(path, weights_only=True)
     ctx = context(state, [])
     ctx.identity = identity or None
+    ctx.source_ids = tuple(r.id for r in inference)
     ctx.generator = seeded(chunk_seed(state.spec.seed, path.stem))
     t0 = time.perf_counter()
     with state.work.stage("customise mask"):

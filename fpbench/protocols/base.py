@@ -40,6 +40,8 @@ class Protocol:
     manifest_names: ClassVar[tuple[str, ...]] = ()
     #: whether the protocol needs targets that embed (1:N search cannot be done with a pair-compare API)
     needs_embeddings: ClassVar[bool] = False
+    #: whether scoring decides at the targets' FAR thresholds (1:N ranking does not)
+    uses_thresholds: ClassVar[bool] = True
 
     def items(self, dataset: FaceDataset, goal: str) -> Sequence[Item]:
         """The faces to protect, in a fixed order."""

@@ -46,6 +46,7 @@ class Identify(Protocol):
     goals = ("dodge",)
     manifest_names = ("opom-1toN", "identification", "privacy-commons")
     needs_embeddings = True
+    uses_thresholds = False
 
     def items(self, dataset: FaceDataset, goal: str) -> list[Probe]:
         probes = sorted(dataset.select(role="probe", split="test"), key=lambda r: r.id)

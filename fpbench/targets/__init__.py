@@ -15,7 +15,8 @@ pass options as ``--target NAME:key=value,key=value``. Every target says what ac
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, ClassVar
+import re
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -33,8 +34,6 @@ class Target:
 
     name: str = ""
     display: str = ""
-    #: option names whose values are secrets: the card records that they were set, never their values
-    secret_options: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self) -> None:
         self.options: dict[str, Any] = {}
@@ -53,8 +52,8 @@ class Target:
         return 0
 
     def card(self) -> dict[str, Any]:
-        shown = {k: ("<set>" if k in self.secret_options else v) for k, v in sorted(self.options.items())}
-        return {"name": self.name, "display": self.display, "kind": "target", **({"options": shown} if shown else {})}
+        options = dict(sorted(self.options.items()))
+        return {"name": self.name, "display": self.display, "kind": "target", **({"options": options} if options else {})}
 
 
 class EmbeddingTarget(Target):
@@ -119,8 +118,7 @@ class PairTarget(Target):
 
     @property
     def cache_key(self) -> str:
-        public = {k: v for k, v in self.options.items() if k not in self.secret_options}
-        return f"{self.name}-{json_sha256([self.version, public])[:16]}"
+        return f"{self.name}-{json_sha256([self.version, self.options])[:16]}"
 
     def score(self, probes: torch.Tensor, references: torch.Tensor, batch_size: int = 16) -> np.ndarray:
         folder = subdir("pair-scores", self.cache_key)
@@ -160,14 +158,22 @@ def target_names() -> list[str]:
     return sorted(set(TARGETS.names()) | set(available_targets()))
 
 
+#: Option names that would carry a secret: refused, because options end up in specs, cards and cache keys.
+SECRET_OPTION = re.compile(r"key|secret|token|password|credential", re.I)
+
+
 def parse_target(text: str) -> tuple[str, dict[str, str]]:
-    """``NAME:key=value,key=value`` -> (NAME, options)."""
+    """``NAME:key=value,key=value`` -> (NAME, options). Secrets never travel as options (they would be
+    recorded in the run's spec and card): targets read them from the environment."""
     name, _, rest = text.partition(":")
     options: dict[str, str] = {}
     for item in filter(None, rest.split(",")):
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise BadInput(f"target option {item!r} in {text!r} is not key=value")
+        if SECRET_OPTION.search(key):
+            raise BadInput(f"target option {key.strip()!r} looks like a secret: set it in the environment variable the "
+                           "target documents, never on the command line (options are recorded in run cards)")
         options[key.strip()] = value.strip()
     return name.strip(), options
 
