@@ -73,3 +73,22 @@ def test_sweep_runs_cells_once_then_skips(plugin_env, tmp_path):
     table = fpbench(["table", str(tmp_path / "runs" / "grid"), "--format", "csv"], plugin_env, tmp_path)
     lines = table.stdout.strip().splitlines()
     assert lines[0] == "method,toy-fr-a,toy-fr-b" and len(lines) == 4
+
+
+def test_sweep_with_two_jobs_gives_the_same_tables_as_one(plugin_env, tmp_path):
+    spec = tmp_path / "grid.yaml"
+    spec.write_text(
+        "name: grid\ndataset: toy-faces\ntargets: [toy-fr-a, toy-fr-b]\ntransforms: [identity]\n"
+        "surrogates: [toy-fr-a]\nquality: false\nseeds: [0]\n"
+        "methods:\n  - none\n  - {method: fgsm, params: {eps: 8/255}}\n  - {method: pgd, params: {eps: 4/255, steps: 3}}\n"
+    )
+    tables = []
+    for jobs, cache in (("1", "c1"), ("2", "c2")):
+        env = {**plugin_env, "FPBENCH_CACHE": str(tmp_path / cache)}
+        out = fpbench(["sweep", str(spec), "--quiet", "--jobs", jobs, "--out", f"runs-{jobs}"], env, tmp_path)
+        assert out.returncode == 0, out.stderr
+        assert len(re.findall(r"^\s+done\s+cell \d of 3", out.stdout, re.M)) == 3
+        table = fpbench(["table", f"runs-{jobs}", "--format", "csv", "--ci"], env, tmp_path)
+        assert table.returncode == 0, table.stderr
+        tables.append(table.stdout)
+    assert tables[0] == tables[1] and len(tables[0].strip().splitlines()) == 4
