@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from fpbench.errors import BadInput
-from fpbench.metrics import clustered_rate_ci, rate_ci
+from fpbench.metrics import clustered_rate_ci, distractors_above, rate_ci, topk_flags, verified_correctly
 from fpbench.metrics.registry import METRICS, PROTOCOLS, parse_metrics
 from fpbench.results import RunResult, default_metrics
 from fpbench.results.tables import BLACK_BOX, build_table
@@ -98,3 +98,18 @@ def test_registry_entries_are_complete_and_names_checked():
     assert parse_metrics("top1, apsr") == ["top1", "apsr"]
     with pytest.raises(BadInput, match="unknown metric 'top3'; available: asr, psr, .*top10, apsr, accuracy"):
         parse_metrics("top3")
+
+
+def test_rank_and_decision_columns_of_the_new_protocols():
+    probes = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    genuine = np.array([[1.0, 0.1], [1.0, 0.0], [1.0, 1.0]])
+    distractors = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.6, 0.8]])
+    # p0: only the identical distractor beats its genuine entry; p1: its genuine entry is orthogonal, the
+    # distractors [0, 1] and [0.6, 0.8] are closer; p2: identical to its genuine entry, nothing beats it
+    n_above = distractors_above(probes, genuine, distractors)
+    assert n_above.tolist() == [1, 2, 0]
+    flags = topk_flags(n_above, ks=(1, 2, 5))
+    assert flags["hit1"].tolist() == [False, False, True] and flags["hit2"].tolist() == [True, False, True]
+    assert flags["hit5"].all()
+    sim, label = np.array([0.5, 0.2, 0.5, 0.2]), np.array([1, 1, 0, 0])
+    assert verified_correctly(sim, 0.3, label).tolist() == [True, False, False, True]

@@ -133,3 +133,13 @@ def test_save_writes_the_cache_then_the_run_dir_and_survives_a_full_cache(tmp_pa
     saved = verify_run("gmaa").save(tmp_path / "c" / "pgd")
     monkeypatch.setattr(os, "replace", real_replace)
     assert RunResult.load(saved).label == "gmaa" and RunResult.load(fresh_cache / "runs" / "pgd").label == "fgsm"
+
+
+def test_saving_to_the_current_dir_keeps_other_cached_runs(tmp_path, fresh_cache, monkeypatch):
+    verify_run("pgd").save(tmp_path / "pgd")
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    verify_run("fgsm").save(".")
+    assert RunResult.load(fresh_cache / "runs" / "here").label == "fgsm" == RunResult.load(here).label
+    assert RunResult.load(fresh_cache / "runs" / "pgd").label == "pgd"

@@ -9,9 +9,9 @@ from importlib import import_module
 from typing import Any
 
 from .estimate import Estimate, clustered_rate_ci, mean_ci, rate_ci
-from .identification import topk_hits, topk_protection
+from .identification import distractors_above, topk_flags, topk_hits, topk_protection
 from .thresholds import NotEnoughScores, ThresholdEstimate, threshold_at_far
-from .verification import ASR_FAR, ESR_FAR, PSR_FAR, asr, cosine, esr, psr
+from .verification import ASR_FAR, ESR_FAR, PSR_FAR, asr, cosine, esr, psr, verified_correctly
 
 _LAZY = {
     "fid": "fid", "kid": "fid", "lpips_distance": "perceptual", "lpips_model": "perceptual",
@@ -28,6 +28,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ASR_FAR", "ESR_FAR", "PSR_FAR", "Estimate", "NotEnoughScores", "ThresholdEstimate", "asr", "clustered_rate_ci",
-    "cosine", "esr",
-    "mean_ci", "psr", "rate_ci", "threshold_at_far", "topk_hits", "topk_protection", *_LAZY,
+    "cosine", "distractors_above", "esr", "mean_ci", "psr", "rate_ci", "threshold_at_far", "topk_flags", "topk_hits",
+    "topk_protection", "verified_correctly", *_LAZY,
 ]

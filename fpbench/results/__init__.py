@@ -52,7 +52,7 @@ class RunResult:
         written (a full disk), a one-line ``BadInput`` says where the complete run is kept."""
         run_dir = Path(run_dir)
         try:
-            kept = self._keep_in_cache(run_dir.name)
+            kept = self._keep_in_cache(run_dir.resolve().name or "run")
         except OSError:
             kept = None  # no room in the cache: write the run dir directly
         try:
