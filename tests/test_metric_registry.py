@@ -8,7 +8,7 @@ import pytest
 
 from fpbench.errors import BadInput
 from fpbench.metrics import clustered_rate_ci, distractors_above, rate_ci, topk_flags, verified_correctly
-from fpbench.metrics.registry import METRICS, PROTOCOLS, parse_metrics
+from fpbench.metrics.registry import METRICS, Metric, parse_metrics
 from fpbench.results import RunResult, default_metrics
 from fpbench.results.tables import BLACK_BOX, build_table
 
@@ -90,12 +90,13 @@ def test_run_view_metrics_per_protocol():
 
 def test_registry_entries_are_complete_and_names_checked():
     for m in METRICS.values():
-        assert m.title and m.description and m.protocols and set(m.protocols) <= set(PROTOCOLS)
-        assert m.aggregation in ("rate", "clustered-rate", "black-box-mean", "mean", "set")
+        assert m.title and m.description and m.protocols and m.name == m.name.lower()
         assert (m.cluster is not None) == m.aggregation.startswith(("clustered", "black-box"))
     assert {"asr", "psr", "esr", "esr_wrong", "rvr", "top1", "top5", "top10", "apsr", "accuracy", "l1", "mse", "psnr",
             "ssim", "lpips", "fid", "kid"} <= set(METRICS)
     assert parse_metrics("top1, apsr") == ["top1", "apsr"]
+    with pytest.raises(ValueError):
+        Metric("x", "X", ("dodging",), "success", True, "median", ("verify",), "no such aggregation")
     with pytest.raises(BadInput, match="unknown metric 'top3'; available: asr, psr, .*top10, apsr, accuracy"):
         parse_metrics("top3")
 

@@ -74,8 +74,8 @@ def show_result(console: Console, result) -> None:
     setting = {"verify": f"{spec.get('goal')}, FAR {spec.get('far')}", "identify": "1:N identification",
                "authorise": f"authorised and unauthorised models, FAR {spec.get('far')}"}.get(proto, proto)
     title = f"{card['method']['method']} on {(card.get('dataset') or {}).get('name', '?')} ({setting})"
-    over = " over identities" if any(METRICS[m].cluster for m in metrics) else ""
-    console.print(f"[bold]{escape(title)}[/]; cells: % [95% bootstrap CI{over}], "
+    over = "identities" if any(METRICS[m].cluster for m in metrics) else "pairs"
+    console.print(f"[bold]{escape(title)}[/]; cells: % [95% bootstrap CI over {over}], "
                   f"n = {(card.get('dataset') or {}).get('pairs', len(result.scores))} pairs")
     if card.get("white_box"):
         console.print(escape(f"white-box (also a surrogate): {', '.join(card['white_box'])}"))

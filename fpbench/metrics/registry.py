@@ -46,6 +46,10 @@ class Metric:
     cluster: str | None = None  # column of the clusters a clustered CI resamples
     default: bool = False  # shown in the run view when the run has its rows
 
+    def __post_init__(self) -> None:
+        if self.aggregation not in AGGREGATIONS or not set(self.protocols) <= set(PROTOCOLS):
+            raise ValueError(f"metric {self.name}: unknown aggregation or protocol")
+
     @property
     def label(self) -> str:
         """The header without its unit (CSV, Markdown, LaTeX)."""
@@ -88,8 +92,8 @@ def _verify(name: str, kind: str, description: str, **extra) -> Metric:
 
 def _topk(k: int, default: bool) -> Metric:
     return Metric(f"top{k}", f"Top-{k} prot. %", IDENTIFY_KINDS, f"hit{k}", True, "clustered-rate", ("identify",),
-                  f"top-{k} protection: probes whose owner is not among the {k} gallery entries most similar to them "
-                  f"(100 - top-{k} accuracy); CI over identities", negate=True, cluster="identity", default=default)
+                  f"probes whose owner is not among their {k} most similar gallery entries (100 - top-{k} accuracy)",
+                  negate=True, cluster="identity", default=default)
 
 
 def _quality(name: str, title: str, higher: bool, description: str, aggregation: str = "mean") -> Metric:
@@ -107,7 +111,7 @@ _ALL: list[Metric] = [
            "mean cosine similarity of protected faces and their reference", unit="", fmt=".4g"),
     _topk(1, True), _topk(5, True), _topk(10, False),
     Metric("apsr", "APSR %", IDENTIFY_KINDS, "hit1", True, "black-box-mean", ("identify",),
-           "average top-1 protection over the targets that were not white-box for the run; CI over identities",
+           "average top-1 protection over the targets that were not white-box for the run",
            negate=True, cluster="identity"),
     Metric("accuracy", "Acc. %", AUTHORISE_KINDS, "correct", True, "rate", ("authorise",),
            "verification accuracy: genuine pairs accepted and impostor pairs rejected (authorised models "
