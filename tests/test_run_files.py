@@ -105,6 +105,7 @@ def test_a_full_run_dir_keeps_the_complete_run_in_the_cache(tmp_path, fresh_cach
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_replace(src, dst)
 
+    verify_run("fgsm").save(out)  # an earlier run in the same dir: its card must not vouch for the new files
     monkeypatch.setattr(os, "replace", replace)
     run = verify_run()
     with pytest.raises(BadInput) as err:

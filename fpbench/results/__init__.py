@@ -60,6 +60,7 @@ class RunResult:
                 self._write(run_dir)
             elif not (run_dir.exists() and run_dir.resolve() == kept.resolve()):
                 run_dir.mkdir(parents=True, exist_ok=True)
+                (run_dir / "card.json").unlink(missing_ok=True)  # a previous run's card would vouch for new files
                 for name in FILES:
                     with atomic_path(run_dir / name) as tmp:
                         shutil.copyfile(kept / name, tmp)
