@@ -112,3 +112,28 @@ def test_run_view_has_a_row_per_target_and_transform_and_a_column_per_metric():
     assert len(lines) == 5 and lines[3].startswith("sface · jpeg50,")
     with pytest.raises(BadInput, match="unknown table axis 'dataset'"):
         build_table(RUNS, ["asr"], rows="target/dataset")
+
+
+def test_latex_escapes_metric_headers_and_takes_them_from_the_registry():
+    rows = [{"pair": f"p{i}", "source": f"s{i}", "target_face": "t", "target": "sface", "transform": "identity",
+             "kind": kind, "similarity": 0.5, "threshold": 0.3, "success": i % 2 == 0}
+            for kind in ("impersonation", "erasion-wrong-key") for i in range(4)]
+    em = RunResult(card={"method": {"method": "erasablemask"}, "spec": {"goal": "impersonate"}}, scores=pd.DataFrame(rows))
+    tex = render(build_table([em, RUNS[0]], ["asr", "esr_wrong"]), "latex", ci=False)
+    check_latex(tex, columns=5)  # ESR_WRONG's underscore used to reach TeX bare
+    assert "ASR$\\uparrow$ & ESR\\_WRONG$\\uparrow$" in tex
+
+
+def test_identification_table_in_every_format():
+    rows = [{"pair": f"{who}{i}", "identity": who, "source": f"{who}{i}", "target": target, "transform": "identity",
+             "kind": "identification", "n_above": n, "hit1": n < 1, "hit5": n < 5, "hit10": n < 10}
+            for target in ("sface", "irse50") for who, ns in (("a", [0, 3]), ("b", [7, 12])) for i, n in enumerate(ns)]
+    run = RunResult(card={"method": {"method": "opom"}, "spec": {"goal": "dodge"}, "white_box": ["irse50"]},
+                    scores=pd.DataFrame(rows))
+    table = build_table([run], ["top1", "top5", "top10"])
+    assert [table.cells[("opom", "sface", m)].value for m in ("top1", "top5", "top10")] == [75.0, 50.0, 25.0]
+    assert render(table, "csv", ci=False).splitlines()[0] == ("method,sface Top-1 prot.,sface Top-5 prot.,"
+                                                              "sface Top-10 prot.,irse50 Top-1 prot.,irse50 Top-5 prot.,"
+                                                              "irse50 Top-10 prot.")
+    check_latex(render(table, "latex", ci=True), columns=7)
+    assert render(build_table([run], ["apsr"]), "csv", ci=False).splitlines() == ["method,black-box targets", "opom,75.00"]

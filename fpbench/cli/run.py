@@ -71,11 +71,22 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def show_result(console: Console, result) -> None:
-    card = result.card
-    title = f"{card['method']['method']} on {card['dataset']['name']} ({card['spec']['goal']}, FAR {card['spec']['far']})"
+    """The run view: the table, what its cells are (from the metric registry), quality, warnings, work."""
+    from ..metrics.registry import METRICS
+    from ..results import default_metrics, protocol
+    from ..results.legend import legend
+
+    card, spec = result.card, result.card.get("spec") or {}
+    metrics = default_metrics(result)
+    proto = protocol(result)
     console.print(result.table(), highlight=False)
-    console.print(f"[bold]{escape(title)}[/]; cells: success rate % [95% bootstrap CI], n = {card['dataset']['pairs']} pairs")
-    if card["white_box"]:
+    setting = {"verify": f"{spec.get('goal')}, FAR {spec.get('far')}", "identify": "1:N identification",
+               "authorise": f"authorised and unauthorised models, FAR {spec.get('far')}"}.get(proto, proto)
+    title = f"{card['method']['method']} on {(card.get('dataset') or {}).get('name', '?')} ({setting})"
+    over = "identities" if any(METRICS[m].cluster for m in metrics) else "pairs"
+    console.print(f"[bold]{escape(title)}[/]; cells: % [95% bootstrap CI over {over}], "
+                  f"n = {(card.get('dataset') or {}).get('pairs', len(result.scores))} pairs")
+    if card.get("white_box"):
         console.print(escape(f"white-box (also a surrogate): {', '.join(card['white_box'])}"))
     if not result.quality.empty:
         sets = (card.get("quality") or {}).get("sets") or {}
@@ -87,22 +98,9 @@ def show_result(console: Console, result) -> None:
             if "fid" in s:
                 line += f"; FID {s['fid']:.4g}, KID {s['kid']:.4g} (sets of {s['n']}: small sets inflate FID)"
             console.print(escape(line), highlight=False)
-    kinds = set(result.scores["kind"])
-    if "erasion" in kinds:
-        spec = card["spec"]
-        legend = [f"ESR: restored faces no longer match the target (FAR {spec['esr_far']})"]
-        if "erasion-wrong-key" in kinds:
-            keys = ", ".join(f"{a}'s faces with {b}'s" for a, b in (card["method"].get("wrong_key_restorers") or {}).items())
-            legend.append(f"ESR_WRONG: the same with a restorer they were not protected for ({keys}); a key only "
-                          "its owner can use scores low")
-        if "restoration" in kinds:
-            refs = card["protocol"].get("restored_compared_with") or {}
-            legend.append(f"RVR: restored faces verified as the source person (FAR {spec['far']}; against another "
-                          f"photo of them for {refs.get('another photo of the same person', 0)} pairs, the clean "
-                          f"source itself for {refs.get('the clean source itself', 0)})")
-        console.print(escape("; ".join(legend)), highlight=False)
-    for w in card["warnings"]:
+    console.print(escape("; ".join(legend(card, name) for name in metrics)), highlight=False)
+    for w in card.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
-    work = card["work"]
-    console.print(f"computed: {work['protected']} protected, {work['embedded']} embeddings "
+    work = card.get("work") or {}
+    console.print(f"computed: {work.get('protected', 0)} protected, {work.get('embedded', 0)} embeddings "
                   f"(the rest from the cache); run dir: {result.path}")

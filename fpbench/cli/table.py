@@ -6,15 +6,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..results import load_runs
+from ..errors import BadInput
+from ..metrics.registry import METRICS, parse_metrics
+from ..results import RunResult, default_metrics, load_runs
 from ..results.baselines import add_published
-from ..results.tables import AXES, FORMATS, METRICS, build_table, parse_metrics, render
+from ..results.tables import AXES, FORMATS, build_table, holdings, render
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("table", help="aggregate run directories into a table (rich, csv, markdown, latex)")
     p.add_argument("runs", nargs="+", type=Path, help="run directories, or folders of them (e.g. a sweep's output)")
-    p.add_argument("--metric", default="asr", help=f"one or more of {', '.join(METRICS)}, comma-separated (asr,esr)")
+    p.add_argument("--metric", help=f"one or more of {', '.join(METRICS)}, comma-separated (asr,esr); default: the "
+                                    "main metric of the runs' protocols (asr or psr, top1, accuracy)")
     p.add_argument("--rows", choices=AXES, default="method")
     p.add_argument("--cols", choices=AXES, default="target")
     p.add_argument("--transform", help="keep only rows of this transform (e.g. jpeg50)")
@@ -27,12 +30,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=handle)
 
 
+def main_metrics(runs: list[RunResult]) -> list[str]:
+    """The first run-view metric of every run (asr, psr, top1 or accuracy), each once."""
+    return list(dict.fromkeys(names[0] for names in map(default_metrics, runs) if names))
+
+
 def handle(args: argparse.Namespace) -> int:
     runs = load_runs(args.runs)
+    metrics = parse_metrics(args.metric) if args.metric else main_metrics(runs)
     if args.transform:
+        held = holdings(runs)
         for r in runs:
-            r.scores = r.scores[r.scores["transform"] == args.transform]
-    table = build_table(runs, parse_metrics(args.metric), rows=args.rows, cols=args.cols)
+            if "transform" in r.scores:
+                r.scores = r.scores[r.scores["transform"] == args.transform]
+        if all(r.scores.empty for r in runs):
+            raise BadInput(f"the runs have no scores under --transform {args.transform}; they hold {held}")
+    table = build_table(runs, metrics, rows=args.rows, cols=args.cols)
     sources = []
     for selector in args.baseline or []:
         table, source = add_published(table, selector, args.transform)

@@ -52,3 +52,29 @@ def topk_protection(
     turns so each clean image is in the gallery once) is the protocol's job.
     """
     return rate_ci(~topk_hits(probe_emb, probe_ids, gallery_emb, gallery_ids, k), **bootstrap)
+
+
+def distractors_above(
+    probe_emb: np.ndarray | torch.Tensor,
+    genuine_emb: np.ndarray | torch.Tensor,
+    distractor_emb: np.ndarray | torch.Tensor,
+) -> np.ndarray:
+    """Per probe: how many distractors are more cosine-similar to it than its own genuine gallery entry
+    (row ``i`` of ``genuine_emb``). Its rank in the gallery is this + 1; a tie counts for the genuine entry.
+
+    These are the ``n_above`` of the identify protocol's score rows; ``topk_flags`` turns them into hits.
+    """
+    probes, genuine, distractors = (normalize_rows(as_numpy(a)) for a in (probe_emb, genuine_emb, distractor_emb))
+    if probes.shape != genuine.shape or distractors.ndim != 2 or distractors.shape[1] != probes.shape[1]:
+        raise ValueError(f"need (N, D) probes and genuine entries and (M, D) distractors, got {probes.shape}, "
+                         f"{genuine.shape} and {distractors.shape}")
+    genuine_sim = (probes * genuine).sum(axis=1)
+    counts = [((probes[s : s + _CHUNK] @ distractors.T) > genuine_sim[s : s + _CHUNK, None]).sum(axis=1)
+              for s in range(0, len(probes), _CHUNK)]
+    return np.concatenate(counts) if counts else np.zeros(0, dtype=int)
+
+
+def topk_flags(n_above: np.ndarray, ks: tuple[int, ...] = (1, 5, 10)) -> dict[str, np.ndarray]:
+    """``{"hit1": ..., "hit5": ...}``: whether the genuine entry ranks within the top ``k`` (``n_above < k``)."""
+    n = np.asarray(n_above)
+    return {f"hit{k}": n < k for k in ks}

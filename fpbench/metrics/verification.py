@@ -60,3 +60,11 @@ def psr(sim: np.ndarray | torch.Tensor, tau: float, **bootstrap) -> Estimate:
 def esr(sim: np.ndarray | torch.Tensor, tau: float, **bootstrap) -> Estimate:
     """Erasion success rate: share of cos(restored, target) below ``tau`` (take tau at ``ESR_FAR``)."""
     return rate_ci(as_numpy(sim) < tau, **bootstrap)
+
+
+def verified_correctly(sim: np.ndarray | torch.Tensor, tau: float, label: np.ndarray) -> np.ndarray:
+    """Per pair: whether a model decided it right, (cos > ``tau``) == ``label`` (1 genuine, 0 impostor pair).
+
+    The ``correct`` column of the authorise protocol (PMT): its share is the metric ``accuracy``.
+    """
+    return (as_numpy(sim) > tau) == np.asarray(label).astype(bool)

@@ -1,0 +1,173 @@
+"""The one list of fpbench's metrics: what each reads, how it aggregates, how it is shown.
+
+The run view, `fpbench table`, run results and published baselines all take metric names from ``METRICS``.
+A metric reads the score rows of some ``kinds`` (``scores.parquet``), the per-image quality rows
+(``quality.parquet``, kind ``"quality"``) or the run card's set-level quality (aggregation ``"set"``).
+
+Aggregations: ``rate`` (share of true values, row bootstrap CI), ``clustered-rate`` (the same with a CI that
+resamples identities: probes of one person are correlated), ``black-box-mean`` (clustered rate averaged over
+the targets that were not white-box for the run), ``mean`` (mean with a row bootstrap CI) and ``set`` (one
+number per image set from the run card, no CI).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BadInput
+from .estimate import Estimate, clustered_rate_ci, mean_ci, rate_ci
+
+PROTOCOLS = ("verify", "identify", "authorise")
+AGGREGATIONS = ("rate", "clustered-rate", "black-box-mean", "mean", "set")
+#: the score kind of each protocol's rows (verify has several, one per outcome)
+IDENTIFY_KINDS = ("identification",)
+AUTHORISE_KINDS = ("authorised", "unauthorised")
+QUALITY_KIND = "quality"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: where its values come from, how they aggregate, and how a table shows them."""
+
+    name: str
+    title: str  # header text with unit, e.g. "ASR %"
+    kinds: tuple[str, ...]  # score kinds it reads; ("quality",) for quality.parquet; () for the card's sets
+    column: str  # the column of those rows it reads (for "set": the key in the card's quality sets)
+    higher_is_better: bool
+    aggregation: str
+    protocols: tuple[str, ...]
+    description: str
+    unit: str = "%"  # "%": rates of 0/1 values, shown x100
+    fmt: str = ".2f"  # format spec of a shown value
+    negate: bool = False  # the rate of false values (top-k protection = share of probes *not* found)
+    cluster: str | None = None  # column of the clusters a clustered CI resamples
+    default: bool = False  # shown in the run view when the run has its rows
+
+    def __post_init__(self) -> None:
+        if self.aggregation not in AGGREGATIONS or not set(self.protocols) <= set(PROTOCOLS):
+            raise ValueError(f"metric {self.name}: unknown aggregation or protocol")
+
+    @property
+    def label(self) -> str:
+        """The header without its unit (CSV, Markdown, LaTeX)."""
+        return self.title.removesuffix(f" {self.unit}") if self.unit else self.title
+
+    @property
+    def percent(self) -> bool:
+        return self.unit == "%"
+
+    def estimate(self, rows: pd.DataFrame) -> Estimate | None:
+        """This metric over ``rows`` (already selected: its kinds, one table cell), or None without values."""
+        if self.aggregation == "set":
+            raise ValueError(f"{self.name} is a set-level metric: it is read from the run card, not from rows")
+        if self.column not in rows:
+            return None
+        rows = rows[rows[self.column].notna()]
+        if rows.empty:
+            return None
+        values = rows[self.column].to_numpy()
+        if self.aggregation == "mean":
+            est = mean_ci(values.astype(float))
+        else:
+            flags = values.astype(bool) != self.negate
+            if self.aggregation == "rate":
+                est = rate_ci(flags)
+            else:
+                clusters = rows[self.cluster] if self.cluster in rows else rows["pair"]
+                strata = rows["target"].to_numpy() if self.aggregation == "black-box-mean" else None
+                est = clustered_rate_ci(flags, clusters.to_numpy(), strata)
+        return est.scaled(100.0) if self.percent else est
+
+    def format(self, value: float) -> str:
+        return f"{value:{self.fmt}}"
+
+
+def _verify(name: str, kind: str, description: str, **extra) -> Metric:
+    return Metric(name, f"{name.upper()} %", (kind,), "success", True, "rate", ("verify",), description,
+                  default=True, **extra)
+
+
+def _topk(k: int, default: bool) -> Metric:
+    return Metric(f"top{k}", f"Top-{k} prot. %", IDENTIFY_KINDS, f"hit{k}", True, "clustered-rate", ("identify",),
+                  f"probes whose owner is not among their {k} most similar gallery entries (100 - top-{k} accuracy)",
+                  negate=True, cluster="identity", default=default)
+
+
+def _quality(name: str, title: str, higher: bool, description: str, aggregation: str = "mean") -> Metric:
+    kinds = () if aggregation == "set" else (QUALITY_KIND,)
+    return Metric(name, title, kinds, name, higher, aggregation, PROTOCOLS, description, unit="", fmt=".4g")
+
+
+_ALL: list[Metric] = [
+    _verify("asr", "impersonation", "impersonation success: protected faces accepted as the target"),
+    _verify("psr", "dodging", "protection success: protected faces no longer match their owner"),
+    _verify("esr", "erasion", "erasion success: restored faces no longer match the target"),
+    _verify("esr_wrong", "erasion-wrong-key", "ESR of faces restored with a key they were not protected for"),
+    _verify("rvr", "restoration", "restored faces verified as the source person"),
+    Metric("sim", "SIM", ("impersonation", "dodging"), "similarity", True, "mean", ("verify",),
+           "mean cosine similarity of protected faces and their reference", unit="", fmt=".4g"),
+    _topk(1, True), _topk(5, True), _topk(10, False),
+    Metric("apsr", "APSR %", IDENTIFY_KINDS, "hit1", True, "black-box-mean", ("identify",),
+           "average top-1 protection over the targets that were not white-box for the run",
+           negate=True, cluster="identity"),
+    Metric("accuracy", "Acc. %", AUTHORISE_KINDS, "correct", True, "rate", ("authorise",),
+           "verification accuracy: genuine pairs accepted and impostor pairs rejected (authorised models "
+           "should keep it high, unauthorised ones low)", default=True),
+    _quality("l1", "L1", False, "mean absolute pixel difference to the reference image"),
+    _quality("mse", "MSE", False, "mean squared pixel difference to the reference image"),
+    _quality("psnr", "PSNR", True, "peak signal-to-noise ratio to the reference image (dB)"),
+    _quality("ssim", "SSIM", True, "structural similarity to the reference image"),
+    _quality("lpips", "LPIPS", False, "learned perceptual distance to the reference image"),
+    _quality("fid", "FID", False, "Frechet Inception distance of the image set to its reference set", "set"),
+    _quality("kid", "KID", False, "kernel Inception distance of the image set to its reference set", "set"),
+]
+METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
+
+
+def metric(name: str) -> Metric:
+    if name not in METRICS:
+        raise BadInput(f"unknown metric {name!r}; available: {', '.join(METRICS)}")
+    return METRICS[name]
+
+
+def parse_metrics(text: str | Sequence[str]) -> list[str]:
+    """Metric names from ``"asr,esr"`` or a list, each checked against the registry."""
+    names = [m.strip() for m in (text.split(",") if isinstance(text, str) else text) if m.strip()]
+    for name in names:
+        metric(name)
+    return names
+
+
+def protocol_of(kinds: set[str]) -> str:
+    """The protocol that produces score rows of these kinds."""
+    if kinds & set(IDENTIFY_KINDS):
+        return "identify"
+    if kinds & set(AUTHORISE_KINDS):
+        return "authorise"
+    return "verify"
+
+
+def default_metric_names(protocol: str, kinds: set[str]) -> list[str]:
+    """The run view's metrics: the protocol's default metrics whose rows are present."""
+    if protocol not in PROTOCOLS:
+        raise BadInput(f"unknown protocol {protocol!r}; available: {', '.join(PROTOCOLS)}")
+    return [m.name for m in _ALL if m.default and protocol in m.protocols and set(m.kinds) & kinds]
+
+
+def held_metrics(scores: pd.DataFrame, quality: pd.DataFrame, set_metrics: set[str]) -> list[str]:
+    """Names of the metrics these rows (and these set-level values of the run cards) have values for."""
+    held = []
+    for m in _ALL:
+        if m.aggregation == "set":
+            present = m.name in set_metrics
+        else:
+            rows = quality if m.kinds == (QUALITY_KIND,) else scores
+            if not rows.empty and "kind" in rows and m.kinds != (QUALITY_KIND,):
+                rows = rows[rows["kind"].isin(m.kinds)]
+            present = m.column in rows and bool(np.any(rows[m.column].notna()))
+        if present:
+            held.append(m.name)
+    return held
