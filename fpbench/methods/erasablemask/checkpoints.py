@@ -8,19 +8,21 @@ seed, code version):
 * ``stage1.pt``, ``stage2.pt``   the networks at the end of stages 1 and 2
 * ``model.pt``      the finished model (networks + attribute names + target), what protect/restore use
 * ``card.json``     profile, manifest, surrogates, target, loss-curve summaries, wall times, departures
+* ``.lock``         held while a process trains it (``fpbench.training``)
+
+The shared ``fpbench.training.Trainer`` writes them; this module knows the keys and the model file.
 """
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 
-from ...cache import file_sha256, json_sha256, subdir, write_bytes, write_json
+from ...cache import file_sha256, json_sha256, subdir
 from ...errors import BadInput
+from ...training.store import read_card, save_torch
 from ...zoo.catalog import state_dict_sha256
 from ...zoo.model import FaceModel
 from .networks import ErasableMaskNets
@@ -63,22 +65,6 @@ def runs_root() -> Path:
 
 def run_dir(key: str) -> Path:
     return runs_root() / key
-
-
-def save_torch(obj: Any, dest: Path) -> None:
-    """``torch.save`` atomically, with bytes that depend only on ``obj`` (not on the temporary file name)."""
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    write_bytes(dest, buf.getvalue())
-
-
-def read_card(directory: Path) -> dict[str, Any] | None:
-    path = Path(directory) / "card.json"
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def write_card(directory: Path, card: dict[str, Any]) -> None:
-    write_json(Path(directory) / "card.json", card)
 
 
 def latest_checkpoint(
