@@ -90,7 +90,7 @@ def handle(args: argparse.Namespace) -> int:
         targets = [TargetFace(t, index[t].identity, dataset.images([index[t]], method.image_size)) for t in wanted]
     names = args.surrogate or list(method.default_surrogates)
     surrogates = load_surrogates(names, device) if "surrogates" in method.needs else []
-    console = Console()
+    console = Console(soft_wrap=True)  # one line per message, also in a log
     for target in targets:
         method.fit(train, surrogates, device, target=target)
         tid = target.id if target is not None else ""

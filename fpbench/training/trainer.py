@@ -227,9 +227,13 @@ class Trainer:
         """What is about to be trained, and from where, in one line."""
         steps = " + ".join(str(s.steps) for s in self.stages[:until])
         stage, step = self.state["stage"], self.state["step"]
-        where = f"resuming at stage {stage}, step {step}" if (stage, step) != (1, 0) else "from scratch"
-        shared = "".join(f"; stage {k} shared with other units" for k in self.share if f"stage{k}" in self.meta)
-        return (f"{self.learner.describe()}: training stages 1-{until} ({steps} steps, {where}{shared}) into "
+        taken = [f"stage {k} from {self.share[k].name}" for k in self.share if f"stage{k}" in self.meta]
+        if taken:
+            where = f"{', '.join(taken)} (shared with other units)"
+        else:
+            where = f"resuming at stage {stage}, step {step}" if (stage, step) != (1, 0) else "from scratch"
+        stages = "stage 1" if until == 1 else f"stages 1-{until}"
+        return (f"{self.learner.describe()}: training {stages} ({steps} steps, {where}) into "
                 f"{self.dir}; Ctrl-C saves, a re-run resumes")
 
     def card(self, complete: bool) -> dict[str, Any]:
