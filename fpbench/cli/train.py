@@ -18,9 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "(FPBENCH_CACHE/methods/METHOD/...), as `fpbench run` would before protecting. "
                                    "Ctrl-C saves; running the command again resumes, and once finished it trains "
                                    "nothing. Another process training the same model is waited for.")
-    p.add_argument("method", help="a method that learns (see `fpbench list methods`)")
+    p.add_argument("method", metavar="METHOD", help="a method that learns (see `fpbench list methods`)")
     p.add_argument("--dataset", default="mini", help="dataset whose split 'train' is used (default: mini)")
-    p.add_argument("--surrogate", type=comma_list, default=None,
+    p.add_argument("--surrogate", type=comma_list, default=None, metavar="A,B,C",
                    help="white-box surrogate models a,b,c (default: the method's own)")
     p.add_argument("--target", type=comma_list, default=None, metavar="ID[,ID...]",
                    help="record id(s) of the impersonation target face(s) to train for (methods trained per "
@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", default="mini", help="the method's scale, e.g. mini (CPU minutes) or paper")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps-scale", type=number, default=None, help="multiply every stage's length by F")
+    p.add_argument("--steps-scale", type=number, default=None, metavar="F", help="multiply every stage's length by F")
     p.add_argument("--param", type=key_value, action="append", default=[], metavar="NAME=VALUE",
                    help="any other method parameter")
     p.add_argument("--quiet", action="store_true", help="no progress output")

@@ -11,9 +11,20 @@ from typing import Any, Callable, Iterator
 import torch
 from filelock import FileLock, Timeout
 
-from ..cache import write_bytes, write_json
+from ..cache import json_sha256, subdir, write_bytes, write_json
 
 LOCK_NAME = ".lock"
+
+
+def units_root(method: str) -> Path:
+    """``FPBENCH_CACHE/methods/<method>/``: where a method's training directories live."""
+    return subdir("methods", method)
+
+
+def unit_key(identity: dict[str, Any]) -> str:
+    """A training directory's name: 20 hex digits of the hash of everything that shapes the training
+    (settings, data manifest hash, surrogate hashes, target id, seed, code version)."""
+    return json_sha256(identity)[:20]
 
 
 def save_torch(obj: Any, dest: Path) -> None:

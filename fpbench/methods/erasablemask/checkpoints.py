@@ -20,9 +20,9 @@ from typing import Sequence
 
 import torch
 
-from ...cache import file_sha256, json_sha256, subdir
+from ...cache import file_sha256
 from ...errors import BadInput
-from ...training.store import read_card, save_torch
+from ...training.store import read_card, save_torch, unit_key, units_root
 from ...zoo.catalog import state_dict_sha256
 from ...zoo.model import FaceModel
 from .networks import ErasableMaskNets
@@ -46,21 +46,21 @@ def surrogate_ids(surrogates: Sequence[FaceModel]) -> list[dict[str, str]]:
 def checkpoint_key(
     profile: Profile, manifest_sha256: str, surrogates: list[dict[str, str]], target_id: str, seed: int
 ) -> str:
-    return json_sha256({
+    return unit_key({
         "profile": profile.to_dict(), "manifest": manifest_sha256, "surrogates": surrogates,
         "target": target_id, "seed": seed, "code": CODE_VERSION,
-    })[:20]
+    })
 
 
 def stage1_path(profile: Profile, manifest_sha256: str, seed: int) -> Path:
     """Where stage 1 (attribute editing, which neither the target nor the surrogates affect) is shared
     between the models of all targets trained on the same data with the same profile and seed."""
-    key = json_sha256({"profile": profile.to_dict(), "manifest": manifest_sha256, "seed": seed, "code": CODE_VERSION})
-    return runs_root() / f"stage1-{key[:20]}.pt"
+    key = unit_key({"profile": profile.to_dict(), "manifest": manifest_sha256, "seed": seed, "code": CODE_VERSION})
+    return runs_root() / f"stage1-{key}.pt"
 
 
 def runs_root() -> Path:
-    return subdir("methods", "erasablemask")
+    return units_root("erasablemask")
 
 
 def run_dir(key: str) -> Path:

@@ -13,8 +13,7 @@ from ...errors import BadInput
 from ...images import check_canonical, tensor_sha256
 from ...zoo.model import FaceModel
 from .. import METHODS
-from ...training import derive_seed, read_card
-from ...training.store import is_complete
+from ...training import derive_seed, is_complete, read_card
 from ..base import DEFAULT_SURROGATES, Method, ProtectContext, TargetFace
 from .checkpoints import (
     CODE_VERSION, CheckpointError, TrainedModel, checkpoint_key, load_model, run_dir, stage1_path, surrogate_ids,
