@@ -153,7 +153,7 @@ class Trainer:
         if until == len(self.stages):
             self.learner.save_result(self.dir)
             write_card(self.dir, self.card(complete=True))
-        (self.dir / PROGRESS).unlink()  # the result (or the shared file) supersedes the resumable state
+        (self.dir / PROGRESS).unlink(missing_ok=True)  # the result (or shared file) supersedes the resumable state
         return True
 
     def _run_stage(self, stage: int, interrupted: list[bool], budget: list[int | None]) -> bool:

@@ -11,9 +11,9 @@ import torch
 from ...data.dataset import FaceDataset
 from ...errors import BadInput
 from ...images import check_canonical, tensor_sha256
+from ...training import derive_seed, is_complete, read_card
 from ...zoo.model import FaceModel
 from .. import METHODS
-from ...training import derive_seed, is_complete, read_card
 from ..base import DEFAULT_SURROGATES, Method, ProtectContext, TargetFace
 from .checkpoints import (
     CODE_VERSION, CheckpointError, TrainedModel, checkpoint_key, load_model, run_dir, stage1_path, surrogate_ids,
