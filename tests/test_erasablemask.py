@@ -14,11 +14,14 @@ from PIL import Image
 from fpbench.data.dataset import FaceDataset, FaceRecord
 from fpbench.errors import BadInput
 from fpbench.methods import METHODS, ProtectContext
+from fpbench.methods.base import TargetFace
 from fpbench.methods.erasablemask import ErasableMask, Restorer, latest_checkpoint, profiles
 from fpbench.methods.erasablemask.losses import adv_loss, impersonation_loss
 from fpbench.methods.erasablemask.meta_aux import AdaptiveWeights, meta_auxiliary_losses
 from fpbench.methods.erasablemask.networks import ErasableMaskNets
-from fpbench.methods.erasablemask.train import Trainer, TrainSet
+from fpbench.methods.erasablemask.train import Curriculum, TrainSet
+from fpbench.methods.erasablemask.train import trainer as curriculum_trainer
+from fpbench.training import Trainer, seeded
 from fpbench.zoo.model import FaceModel, InputSpec, ModelCard
 
 TOY = replace(
@@ -80,10 +83,24 @@ def dataset(tmp_path_factory) -> FaceDataset:
     return FaceDataset("toy", "toy-manifest", records)
 
 
+def face(dataset, i: int) -> TargetFace:
+    """Record ``i`` of the toy dataset as an impersonation target."""
+    r = dataset.records[i]
+    return TargetFace(r.id, r.identity, dataset.images([r], 48))
+
+
 def trainer(dataset, surrogates, directory, seed=0, profile=TOY) -> Trainer:
-    target = dataset.images([dataset.records[9]], 48)
-    return Trainer(profile, TrainSet.from_dataset(dataset), surrogates, target, "r9", directory, seed, "cpu",
-                   progress=False)
+    curriculum = Curriculum(profile, TrainSet.from_dataset(dataset), surrogates, face(dataset, 9), seed, "cpu")
+    return curriculum_trainer(curriculum, directory, progress=False)
+
+
+def ctx_for(surrogates, target_ids, dataset=None) -> ProtectContext:
+    """A context routing rows by target record id (images given too when ``dataset`` is)."""
+    images = None
+    if dataset is not None:
+        index = {r.id: r for r in dataset.records}
+        images = dataset.images([index[t] for t in target_ids], 48)
+    return ProtectContext("impersonate", surrogates, images, target_ids=tuple(target_ids))
 
 
 def toy_nets(seed=0, gamma=TOY.gamma) -> ErasableMaskNets:
@@ -199,15 +216,16 @@ def changed(before: dict, module: nn.Module) -> set[bool]:
 
 
 def test_stage_freezing(dataset, surrogates, tmp_path):
-    t = trainer(dataset, surrogates, tmp_path)
-    t._step(1, 0)
+    t = trainer(dataset, surrogates, tmp_path).learner
+    t.step(1, 0, seeded(0, "step", 1, 0))
     t.nets.start_stage2()
     g, d, e, r = (snapshot(m) for m in (t.nets.g, t.nets.d, t.nets.e_adv, t.nets.r))
-    t._step(2, 0)
+    t.check(3)
+    t.step(2, 0, seeded(0, "step", 2, 0))
     assert changed(g, t.nets.g) == {False}  # G_enc / G_dec parameters and statistics bit-unchanged
     assert True in changed(e, t.nets.e_adv) and True in changed(r, t.nets.r) and True in changed(d, t.nets.d)
     g, d, e, r = (snapshot(m) for m in (t.nets.g, t.nets.d, t.nets.e_adv, t.nets.r))
-    t._step(3, 0)
+    t.step(3, 0, seeded(0, "step", 3, 0))
     assert changed(g, t.nets.g) == changed(d, t.nets.d) == changed(e, t.nets.e_adv) == {False}
     assert True in changed(r, t.nets.r)
 
@@ -233,7 +251,7 @@ def fitted(one_thread, dataset, surrogates, tmp_path_factory):
     methods = []
     for seed in (0, 1):
         m = ErasableMask(profile="toy", seed=seed, progress=False)
-        m.fit(dataset, surrogates, "cpu", target=target, target_id="r9")
+        m.fit(dataset, surrogates, "cpu", target=face(dataset, 9))
         methods.append(m)
     yield methods, target
     mp.undo()
@@ -243,20 +261,19 @@ def test_protect_and_restore(fitted, dataset, surrogates):
     (method, _), target = fitted
     assert METHODS.get("erasablemask") is ErasableMask and method.reversible
     x = dataset.images(dataset.records[:3], 48)
-    ctx = ProtectContext("impersonate", surrogates, target.expand(3, -1, -1, -1))
+    ctx = ctx_for(surrogates, ["r9"] * 3, dataset)
     y = method.protect(x, ctx)
     assert y.shape == x.shape and y.dtype == torch.float32 and 0 <= y.min() and y.max() <= 1
     assert torch.equal(y, method.protect(x, ctx))
-    alone = method.protect(x[1:2], ProtectContext("impersonate", surrogates, target))
+    alone = method.protect(x[1:2], ctx_for(surrogates, ["r9"]))
     assert torch.allclose(y[1:2], alone, atol=1e-5)  # independent of the batch (up to float rounding)
     assert not torch.allclose(y, x, atol=1e-2)
     rec = method.restore(y)
     assert rec.shape == x.shape and 0 <= rec.min() and rec.max() <= 1
     small = torch.nn.functional.interpolate(x, size=(40, 40), mode="bilinear", antialias=True)
     assert method.protect(small, ProtectContext("impersonate", surrogates, None)).shape == small.shape
-    other = dataset.images([dataset.records[0]], 48)
-    with pytest.raises(BadInput, match="not trained for this target"):
-        method.protect(x[:1], ProtectContext("impersonate", surrogates, other))
+    with pytest.raises(BadInput, match="not trained for target 'r0'"):
+        method.protect(x[:1], ctx_for(surrogates, ["r0"], dataset))
     card = method.card()
     assert card["checkpoints"]["r9"]["sha256"] and card["departures"]
 
@@ -264,7 +281,7 @@ def test_protect_and_restore(fitted, dataset, surrogates):
 def test_cached_model_is_reused_and_found(fitted, dataset, surrogates):
     (first, _), target = fitted
     again = ErasableMask(profile="toy", seed=0, progress=False)
-    again.fit(dataset, surrogates, "cpu", target=target, target_id="r9")
+    again.fit(dataset, surrogates, "cpu", target=face(dataset, 9))
     assert again.card()["checkpoints"] == first.card()["checkpoints"]
     found = latest_checkpoint(profile="toy", target_id="r9", seed=0, surrogates=["a", "b", "c"])
     assert found == Path(first.card()["checkpoints"]["r9"]["directory"])
@@ -289,6 +306,8 @@ def test_a_wrong_restorer_can_be_plugged_in(fitted, dataset, surrogates):
 def test_fit_needs_a_target_and_attributes(dataset, surrogates):
     with pytest.raises(BadInput, match="target"):
         ErasableMask(profile="toy").fit(dataset, surrogates, "cpu")
+    with pytest.raises(BadInput, match="no trained model yet"):
+        ErasableMask(profile="toy").fitted_state("r9")
     bare = FaceDataset("bare", "m", [replace(r, attributes={}) for r in dataset.records])
     with pytest.raises(BadInput, match="attribute"):
         TrainSet.from_dataset(bare)
@@ -315,34 +334,37 @@ def test_train_command_is_registered():
     assert args.surrogate == ["a", "b", "c"] and args.steps_scale == 0.5 and args.profile == "mini"
 
 
-def test_one_model_per_target_routed_by_the_context(fitted, dataset, surrogates):
+def test_one_model_per_target_routed_by_id(fitted, dataset, surrogates):
     (single, _), t9 = fitted
     both = ErasableMask(profile="toy", seed=0, progress=False)
-    t8 = dataset.images([dataset.records[8]], 48)
-    both.fit(dataset, surrogates, "cpu", target=t9, target_id="r9")  # from the cache
-    both.fit(dataset, surrogates, "cpu", target=t8, target_id="r8")
+    both.fit(dataset, surrogates, "cpu", target=face(dataset, 9))  # from the cache
+    both.fit(dataset, surrogates, "cpu", target=face(dataset, 8))
     x = dataset.images(dataset.records[:2], 48)
-    ctx = ProtectContext("impersonate", surrogates, torch.cat([t9, t8]))
+    ctx = ctx_for(surrogates, ["r9", "r8"], dataset)
     y = both.protect(x, ctx)
-    only9 = ProtectContext("impersonate", surrogates, t9)
+    only9 = ctx_for(surrogates, ["r9"], dataset)
     assert torch.allclose(y[:1], single.protect(x[:1], only9), atol=1e-5)
-    assert [m.target_id for m in both._route(ctx.target_images, 2)] == ["r9", "r8"]
+    assert [m.target_id for m in both._route(ctx.target_ids, 2)] == ["r9", "r8"]
+    # the id routes, not the pixels: r8's face with r9's id gives r9's model
+    swapped = ProtectContext("impersonate", surrogates, ctx.target_images.flip(0), target_ids=("r9", "r8"))
+    assert torch.equal(both.protect(x, swapped), y)
     assert torch.allclose(both.restore(y[:1], only9), single.restore(y[:1]), atol=1e-5)
     assert both.restore(y, ctx).shape == x.shape
     with pytest.raises(BadInput, match="several targets"):
         both.restore(y)
+    with pytest.raises(BadInput, match="2 target ids for 1 images"):
+        both.protect(x[:1], ctx)
 
 
 def test_wrong_key_and_unperturbed_reference(fitted, dataset, surrogates):
     (single, _), t9 = fitted
     assert single.wrong_keys() == {} and single.restore_with_wrong_key(t9) is None
     both = ErasableMask(profile="toy", seed=0, progress=False)
-    t8 = dataset.images([dataset.records[8]], 48)
-    both.fit(dataset, surrogates, "cpu", target=t9, target_id="r9")
-    both.fit(dataset, surrogates, "cpu", target=t8, target_id="r8")
+    both.fit(dataset, surrogates, "cpu", target=face(dataset, 9))
+    both.fit(dataset, surrogates, "cpu", target=face(dataset, 8))
     assert both.wrong_keys() == {"r8": "r9", "r9": "r8"} and both.card()["wrong_key_restorers"] == both.wrong_keys()
     x = dataset.images(dataset.records[:2], 48)
-    ctx = ProtectContext("impersonate", surrogates, torch.cat([t9, t8]))
+    ctx = ctx_for(surrogates, ["r9", "r8"], dataset)
     y = both.protect(x, ctx)
     wrong = both.restore_with_wrong_key(y, ctx)
     r9, r8 = (Restorer(both._models[t]) for t in ("r9", "r8"))
@@ -351,12 +373,46 @@ def test_wrong_key_and_unperturbed_reference(fitted, dataset, surrogates):
     assert edited.shape == x.shape and not torch.allclose(edited, y, atol=1e-3)
 
 
+def test_fitted_state_names_the_checkpoints(fitted, dataset, surrogates):
+    """What the cache keys of the outputs contain: the checkpoint a target's outputs use (and the wrong key's)."""
+    (single, other), _ = fitted
+    sha9 = single.card()["checkpoints"]["r9"]["sha256"]
+    assert single.fitted_state("r9") == single.fitted_state() == {"checkpoint_sha256": sha9}
+    assert other.fitted_state("r9")["checkpoint_sha256"] != sha9  # seed 1: another checkpoint, another key
+    both = ErasableMask(profile="toy", seed=0, progress=False)
+    both.fit(dataset, surrogates, "cpu", target=face(dataset, 9))
+    both.fit(dataset, surrogates, "cpu", target=face(dataset, 8))
+    sha8 = both.card()["checkpoints"]["r8"]["sha256"]
+    assert both.fitted_state("r9") == {"checkpoint_sha256": sha9, "wrong_key_sha256": sha8}
+    assert both.fitted_state("r8") == {"checkpoint_sha256": sha8, "wrong_key_sha256": sha9}
+    with pytest.raises(BadInput, match="not trained for target 'r0'"):
+        both.fitted_state("r0")
+
+
+def test_a_checkpoint_trained_toward_other_pixels_is_not_reused(fitted, dataset, surrogates):
+    """The key holds the target id; a model trained from other pixels of that id (e.g. another crop size
+    by an older fpbench) is refused instead of silently used."""
+    shifted = face(dataset, 9)
+    shifted = TargetFace(shifted.id, shifted.identity, shifted.images.flip(3))
+    with pytest.raises(BadInput, match="trained toward other pixels of target 'r9'"):
+        ErasableMask(profile="toy", seed=0, progress=False).fit(dataset, surrogates, "cpu", target=shifted)
+
+
+def test_working_resolution_follows_the_profile():
+    """paper reads 256-px crops (its networks' size); mini keeps 112-px crops, resized inside to 128 px."""
+    from fpbench.methods.erasablemask import AttributesModified
+
+    assert ErasableMask(profile="paper").image_size == AttributesModified(profile="paper").image_size == 256
+    assert ErasableMask(profile="mini").image_size == AttributesModified(profile="mini").image_size == 112
+
+
 def test_attributes_modified_is_erasablemask_stage_1(fitted, dataset, surrogates):
     (single, _), t9 = fitted
     from fpbench.methods.erasablemask import AttributesModified
 
     edit = AttributesModified(profile="toy", seed=0, progress=False)
     edit.fit(dataset, (), "cpu")  # the shared stage 1 the fitted ErasableMask wrote: nothing to train
+    assert edit.fitted_state("r9") == {"checkpoint_sha256": edit.card()["stage1_sha256"]}
     assert METHODS.get("attributes-modified") is AttributesModified and not edit.reversible
     x = dataset.images(dataset.records[:3], 48)
     ctx = ProtectContext("impersonate", surrogates, t9.expand(3, -1, -1, -1))
@@ -383,15 +439,15 @@ def test_ctrl_c_saves_the_finished_step_and_resume_matches(dataset, surrogates, 
     import signal
 
     t = trainer(dataset, surrogates, tmp_path / "interrupted")
-    original = t._step
+    original = t.learner.step
 
-    def step_then_ctrl_c(stage, step):
-        row = original(stage, step)
+    def step_then_ctrl_c(stage, step, generator):
+        row = original(stage, step, generator)
         if (stage, step) == (2, 1):
             signal.raise_signal(signal.SIGINT)  # arrives mid-step: held until the step is complete
         return row
 
-    t._step = step_then_ctrl_c
+    t.learner.step = step_then_ctrl_c
     # Ctrl-C as in a terminal (a background job, e.g. under CI, may start with SIGINT ignored)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
@@ -411,7 +467,7 @@ def test_ctrl_c_saves_the_finished_step_and_resume_matches(dataset, surrogates, 
 def test_an_ignored_or_custom_sigint_is_left_alone():
     import signal
 
-    from fpbench.methods.erasablemask.train import deferred_interrupt
+    from fpbench.training import deferred_interrupt
 
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:

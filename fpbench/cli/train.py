@@ -1,60 +1,104 @@
-"""`fpbench train`: train a learned protection method ahead of a run (resumes an interrupted training)."""
+"""`fpbench train METHOD`: train a learning method into the cache ahead of a run (an interrupted training
+resumes; a finished one is loaded, not trained again)."""
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import BadInput
-from .options import comma_list, number
-
-TRAINABLE = ("erasablemask",)
+from .options import comma_list, key_value, number
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a learned method (erasablemask) on a dataset's training split",
-                       description="Train METHOD into the cache (FPBENCH_CACHE/methods/METHOD/<key>/). An "
-                                   "interrupted training resumes from its last checkpoint when run again.")
-    p.add_argument("method", choices=TRAINABLE)
+    p = sub.add_parser("train", help="train a learning method (e.g. erasablemask) on a dataset's training split",
+                       description="Train METHOD on the dataset's split 'train' into the cache "
+                                   "(FPBENCH_CACHE/methods/METHOD/...), as `fpbench run` would before protecting. "
+                                   "Ctrl-C saves; running the command again resumes, and once finished it trains "
+                                   "nothing. Another process training the same model is waited for.")
+    p.add_argument("method", metavar="METHOD", help="a method that learns (see `fpbench list methods`)")
     p.add_argument("--dataset", default="mini", help="dataset whose split 'train' is used (default: mini)")
-    p.add_argument("--surrogate", type=comma_list, default=None,
-                   help="white-box surrogate models a,b,c (default: the method's embedded-model trio)")
-    p.add_argument("--target", default=None,
-                   help="id of the impersonation target face (default: the dataset's first 'target' record)")
-    p.add_argument("--profile", choices=("mini", "paper"), default="mini",
-                   help="mini: minutes on a CPU; paper: the paper's settings (GPU)")
+    p.add_argument("--surrogate", type=comma_list, default=None, metavar="A,B,C",
+                   help="white-box surrogate models a,b,c (default: the method's own)")
+    p.add_argument("--target", type=comma_list, default=None, metavar="ID[,ID...]",
+                   help="record id(s) of the impersonation target face(s) to train for (methods trained per "
+                        "target; default: every record with role 'target', as a run uses them)")
+    p.add_argument("--profile", default="mini", help="the method's scale, e.g. mini (CPU minutes) or paper")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps-scale", type=number, default=1.0, help="multiply every stage's length by F")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--steps-scale", type=number, default=None, metavar="F", help="multiply every stage's length by F")
+    p.add_argument("--param", type=key_value, action="append", default=[], metavar="NAME=VALUE",
+                   help="any other method parameter")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(handler=handle)
+
+
+def make_method(args: argparse.Namespace) -> Any:
+    """The method of ``args`` with its parameters, as `fpbench run` builds it."""
+    from ..methods import METHODS
+
+    cls = METHODS.get(args.method)
+    if "training" not in cls.needs:
+        learners = ", ".join(n for n in METHODS.names() if "training" in METHODS.get(n).needs)
+        raise BadInput(f"method {args.method!r} learns nothing, so there is nothing to train (methods that train: "
+                       f"{learners or 'none'})")
+    params = dict(args.param)
+    if args.steps_scale is not None:
+        params["steps_scale"] = args.steps_scale
+    run_values = {"profile": args.profile, "seed": args.seed}
+    params = {**{k: run_values[k] for k in cls.run_options if k not in params}, **params}
+    try:
+        method = cls(**params)
+    except TypeError as e:
+        raise BadInput(f"method {args.method!r} does not take these parameters {sorted(params)}: {e}") from None
+    if hasattr(method, "progress"):
+        method.progress = not args.quiet
+    return method
+
+
+def load_surrogates(names: list[str], device: Any) -> list[Any]:
+    """The white-box models ``names`` (fetched into the cache when missing)."""
+    from ..zoo import fetch, load
+
+    models = []
+    for name in names:
+        fetch(name)
+        models.append(load(name, device))
+    return models
 
 
 def handle(args: argparse.Namespace) -> int:
     from ..data import load_dataset
-    from ..methods.erasablemask import ErasableMask
+    from ..methods.base import TargetFace
     from ..spec import check_device
-    from ..zoo import fetch, load
+    from ..training import training_split
 
+    method = make_method(args)
     device = check_device(args.device)
     dataset = load_dataset(args.dataset)
-    targets = sorted(dataset.select(role="target"), key=lambda r: r.id)
-    if args.target is not None:
-        targets = [r for r in dataset.records if r.id == args.target]
-    if not targets:
-        wanted = f"record {args.target!r}" if args.target else "a record with role 'target'"
-        raise BadInput(f"dataset {dataset.name!r} has no {wanted}; pass --target ID")
-    target = targets[0]
-    size = max(target.crops)
-    names = args.surrogate or list(ErasableMask.default_surrogates)
-    surrogates = []
-    for name in names:
-        fetch(name)
-        surrogates.append(load(name, device))
-    method = ErasableMask(profile=args.profile, seed=args.seed, steps_scale=args.steps_scale, progress=not args.quiet)
-    method.fit(dataset, surrogates, device, target=dataset.images([target], size), target_id=target.id)
-    ckpt = method.card()["checkpoints"][target.id]
-    console = Console()
-    console.print(f"erasablemask trained: target {target.id}, surrogates {', '.join(names)}, profile {args.profile}")
-    console.print(f"checkpoint {ckpt['directory']} (model sha256 {ckpt['sha256'][:16]}...)")
+    train = training_split(dataset)
+    targets: list[TargetFace | None] = [None]
+    if "target_images" in method.needs:
+        index = {r.id: r for r in dataset.records}
+        wanted = args.target or sorted(r.id for r in dataset.select(role="target"))
+        missing = [t for t in wanted if t not in index]
+        if missing or not wanted:
+            what = f"record {missing[0]!r}" if missing else "record with role 'target'"
+            raise BadInput(f"dataset {dataset.name!r} has no {what}; pass --target ID (a record id of the dataset)")
+        targets = [TargetFace(t, index[t].identity, dataset.images([index[t]], method.image_size)) for t in wanted]
+    names = args.surrogate or list(method.default_surrogates)
+    surrogates = load_surrogates(names, device) if "surrogates" in method.needs else []
+    console = Console(soft_wrap=True)  # one line per message, also in a log
+    for target in targets:
+        method.fit(train, surrogates, device, target=target)
+        tid = target.id if target is not None else ""
+        what = f" for target {tid}" if target is not None else ""
+        state = ", ".join(f"{k} {v[:16]}..." for k, v in method.fitted_state(tid).items())
+        console.print(escape(f"{args.method} ({args.profile}) trained{what} on {dataset.name}'s split 'train': {state}"),
+                      highlight=False)
+    directories = {c["directory"] for c in (method.card().get("checkpoints") or {}).values() if "directory" in c}
+    for d in sorted(directories):
+        console.print(escape(f"checkpoint: {d}"), highlight=False)
     return 0

@@ -3,8 +3,9 @@ Black-box Face Recognition Models"): an AttGAN-style generator whose perturbatio
 with a meta-auxiliary attack over surrogate FR models, and a restorer R that erases the perturbation.
 
 Files: ``profiles`` (paper / mini settings and departures), ``networks``, ``losses``, ``meta_aux``
-(Algorithm 1), ``noise_pool``, ``train`` (three-stage curriculum, resumable), ``checkpoints`` (cache layout,
-lookup), ``method`` (the fpbench Method), ``attributes_modified`` (the stage-1-only baseline).
+(Algorithm 1), ``noise_pool``, ``train`` (the three-stage curriculum, run by ``fpbench.training``),
+``checkpoints`` (cache layout, lookup), ``method`` (the fpbench Method), ``attributes_modified`` (the
+stage-1-only baseline).
 """
 from .attributes_modified import AttributesModified
 from .checkpoints import TrainedModel, latest_checkpoint, load_model

@@ -11,14 +11,15 @@ from typing import Any, Sequence
 import torch
 
 from ...data.dataset import FaceDataset
+from ...errors import BadInput
 from ...images import check_canonical
 from ...zoo.model import FaceModel
 from .. import METHODS
-from ..base import Method, ProtectContext
+from ..base import Method, ProtectContext, TargetFace
 from .checkpoints import CODE_VERSION, TrainedModel, load_stage1, stage1_path
 from .method import generate
 from .profiles import Profile, departures, get_profile
-from .train import Trainer, TrainSet
+from .train import TrainSet, train_stage1
 
 
 class AttributesModified(Method):
@@ -35,6 +36,7 @@ class AttributesModified(Method):
     def __init__(self, profile: str = "mini", seed: int = 0, steps_scale: float = 1.0, progress: bool = True) -> None:
         self.profile: Profile = get_profile(profile, float(steps_scale))
         super().__init__(profile=profile, seed=int(seed), steps_scale=float(steps_scale))
+        self.image_size = self.profile.image_size
         self.progress = progress
         self._model: TrainedModel | None = None
 
@@ -47,21 +49,26 @@ class AttributesModified(Method):
         return card
 
     def fit(self, train: FaceDataset, surrogates: Sequence[FaceModel], device: torch.device | str,
-            target: torch.Tensor | None = None, target_id: str | None = None) -> None:
+            target: TargetFace | None = None) -> None:
         """Train (or load) the shared stage 1 on ``train``'s split ``train``; target and surrogates unused."""
         if self._model is not None:
             return
         seed = self.params["seed"]
         data = TrainSet.from_dataset(train)
         path = stage1_path(self.profile, train.manifest_sha256, seed)
-        Trainer(self.profile, data, (), None, "", path.with_suffix(""), seed, device, progress=self.progress,
-                shared_stage1=path).run(until=1)
+        train_stage1(self.profile, data, seed, device, path, self.progress)
         self._model = load_stage1(path, self.profile, data.attribute_names, data.flip_names, device)
+
+    def fitted_state(self, target_id: str = "") -> dict[str, Any]:
+        """The sha256 of the shared stage-1 file every output uses (the same for every target)."""
+        if self._model is None:
+            raise BadInput("attributes-modified has no trained model yet: call fit(train, surrogates, device) first")
+        return {"checkpoint_sha256": self._model.sha256}
 
     def protect(self, x: torch.Tensor, ctx: ProtectContext) -> torch.Tensor:
         check_canonical(x)
         if self._model is None:
-            raise RuntimeError("attributes-modified: call fit(train, surrogates, device) before protect")
+            raise BadInput("attributes-modified has no trained model yet: call fit(train, surrogates, device) first")
         return generate(self._model, x, ctx.device, self.params["seed"], adversarial=False)
 
 

@@ -8,19 +8,21 @@ seed, code version):
 * ``stage1.pt``, ``stage2.pt``   the networks at the end of stages 1 and 2
 * ``model.pt``      the finished model (networks + attribute names + target), what protect/restore use
 * ``card.json``     profile, manifest, surrogates, target, loss-curve summaries, wall times, departures
+* ``.lock``         held while a process trains it (``fpbench.training``)
+
+The shared ``fpbench.training.Trainer`` writes them; this module knows the keys and the model file.
 """
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 
-from ...cache import file_sha256, json_sha256, subdir, write_bytes, write_json
+from ...cache import file_sha256
 from ...errors import BadInput
+from ...training.store import read_card, save_torch, unit_key, units_root
 from ...zoo.catalog import state_dict_sha256
 from ...zoo.model import FaceModel
 from .networks import ErasableMaskNets
@@ -44,41 +46,25 @@ def surrogate_ids(surrogates: Sequence[FaceModel]) -> list[dict[str, str]]:
 def checkpoint_key(
     profile: Profile, manifest_sha256: str, surrogates: list[dict[str, str]], target_id: str, seed: int
 ) -> str:
-    return json_sha256({
+    return unit_key({
         "profile": profile.to_dict(), "manifest": manifest_sha256, "surrogates": surrogates,
         "target": target_id, "seed": seed, "code": CODE_VERSION,
-    })[:20]
+    })
 
 
 def stage1_path(profile: Profile, manifest_sha256: str, seed: int) -> Path:
     """Where stage 1 (attribute editing, which neither the target nor the surrogates affect) is shared
     between the models of all targets trained on the same data with the same profile and seed."""
-    key = json_sha256({"profile": profile.to_dict(), "manifest": manifest_sha256, "seed": seed, "code": CODE_VERSION})
-    return runs_root() / f"stage1-{key[:20]}.pt"
+    key = unit_key({"profile": profile.to_dict(), "manifest": manifest_sha256, "seed": seed, "code": CODE_VERSION})
+    return runs_root() / f"stage1-{key}.pt"
 
 
 def runs_root() -> Path:
-    return subdir("methods", "erasablemask")
+    return units_root("erasablemask")
 
 
 def run_dir(key: str) -> Path:
     return runs_root() / key
-
-
-def save_torch(obj: Any, dest: Path) -> None:
-    """``torch.save`` atomically, with bytes that depend only on ``obj`` (not on the temporary file name)."""
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    write_bytes(dest, buf.getvalue())
-
-
-def read_card(directory: Path) -> dict[str, Any] | None:
-    path = Path(directory) / "card.json"
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def write_card(directory: Path, card: dict[str, Any]) -> None:
-    write_json(Path(directory) / "card.json", card)
 
 
 def latest_checkpoint(

@@ -1,4 +1,5 @@
-"""ErasableMask as an fpbench method: fit (train or load a cached model per target), protect, restore."""
+"""ErasableMask as an fpbench method: fit (train or load a cached model per target), protect, restore; each
+row is routed to the model of its target by the target's record id (``ProtectContext.target_ids``)."""
 from __future__ import annotations
 
 import copy
@@ -10,17 +11,15 @@ import torch
 from ...data.dataset import FaceDataset
 from ...errors import BadInput
 from ...images import check_canonical, tensor_sha256
+from ...training import derive_seed, is_complete, read_card
 from ...zoo.model import FaceModel
 from .. import METHODS
-from ..base import DEFAULT_SURROGATES, Method, ProtectContext
+from ..base import DEFAULT_SURROGATES, Method, ProtectContext, TargetFace
 from .checkpoints import (
-    CODE_VERSION, TrainedModel, checkpoint_key, load_model, read_card, run_dir, stage1_path, surrogate_ids,
+    CODE_VERSION, CheckpointError, TrainedModel, checkpoint_key, load_model, run_dir, stage1_path, surrogate_ids,
 )
 from .profiles import Profile, departures, get_profile
-from .train import Trainer, TrainSet, derive_seed, flip_one, to_resolution
-
-#: Largest mean absolute pixel difference at which a context target counts as the trained target.
-TARGET_TOLERANCE = 0.05
+from .train import Curriculum, TrainSet, flip_one, to_resolution, train_stage1, trainer
 
 
 def edit_codes(model: TrainedModel, xs: torch.Tensor, x: torch.Tensor, seed: int) -> torch.Tensor:
@@ -69,7 +68,10 @@ class Restorer:
 
 
 class ErasableMask(Method):
-    """ErasableMask (Shen et al.): AttGAN-based semantic adversarial mask with a trained restorer."""
+    """ErasableMask (Shen et al.): AttGAN-based semantic adversarial mask with a trained restorer.
+
+    Reads canonical crops at ``image_size``: 256 px for ``--profile paper`` (its networks work at 256 px),
+    112 px for ``mini`` (its networks resize them to 128 px and back)."""
 
     name = "erasablemask"
     needs = frozenset({"surrogates", "target_images", "training"})
@@ -83,6 +85,7 @@ class ErasableMask(Method):
     def __init__(self, profile: str = "mini", seed: int = 0, steps_scale: float = 1.0, progress: bool = True) -> None:
         self.profile: Profile = get_profile(profile, float(steps_scale))
         super().__init__(profile=profile, seed=int(seed), steps_scale=float(steps_scale))
+        self.image_size = self.profile.image_size
         self.progress = progress
         self._models: dict[str, TrainedModel] = {}
         self._restorer: Restorer | None = None
@@ -105,43 +108,48 @@ class ErasableMask(Method):
         return {"sha256": m.sha256, "directory": str(m.directory), "surrogates": train_card.get("surrogates"),
                 "manifest_sha256": train_card.get("manifest_sha256"), "meta_step": train_card.get("meta_step")}
 
-    # ------------------------------------------------------------------------------------------- fit
-    def fit(
-        self,
-        train: FaceDataset,
-        surrogates: Sequence[FaceModel],
-        device: torch.device | str,
-        *,
-        target: torch.Tensor | None = None,
-        target_id: str | None = None,
-    ) -> None:
-        """Train (or resume, or load from the cache) the model that impersonates ``target`` (canonical
-        target face image(s), one fixed face per model as in the paper) on ``train``'s split ``train``.
+    def fitted_state(self, target_id: str = "") -> dict[str, Any]:
+        """The sha256 of the checkpoint the outputs for ``target_id`` use, and of the wrong-key restorer's
+        checkpoint when there is one (``wrong_keys``)."""
+        model = self._route((target_id,) if target_id else (), 1)[0]
+        state = {"checkpoint_sha256": model.sha256}
+        wrong = self.wrong_keys().get(model.target_id)
+        if wrong is not None:
+            state["wrong_key_sha256"] = self._models[wrong].sha256
+        return state
 
-        The cache key holds ``target_id`` (the dataset record id; the manifest hash pins its pixels), so the
-        same target given at another crop size reuses the model; without an id the image hash is the id."""
+    # ------------------------------------------------------------------------------------------- fit
+    def fit(self, train: FaceDataset, surrogates: Sequence[FaceModel], device: torch.device | str,
+            target: TargetFace | None = None) -> None:
+        """Train (or resume, or load from the cache) the model that impersonates ``target`` (one fixed face
+        per model, as in the paper) on ``train``'s split ``train``.
+
+        The checkpoint key holds the target's record id (the manifest hash pins its pixels); stage 1, which
+        neither the target nor the surrogates affect, is trained once and shared by every target."""
         if target is None:
-            raise BadInput(
-                "erasablemask trains toward one fixed target face: call fit(..., target=IMAGES, target_id=ID)"
-            )
-        target = check_canonical(target.detach().float().cpu())
-        target_id = target_id or tensor_sha256(target)[:12]
-        if target_id in self._models:
+            raise BadInput("erasablemask trains one model per impersonation target: pass fit(..., target=TargetFace)")
+        if target.id in self._models:
             return
+        target = TargetFace(target.id, target.identity, check_canonical(target.images.detach().float().cpu()))
         seed = self.params["seed"]
         surr = surrogate_ids(surrogates)
-        key = checkpoint_key(self.profile, train.manifest_sha256, surr, target_id, seed)
+        key = checkpoint_key(self.profile, train.manifest_sha256, surr, target.id, seed)
         directory = run_dir(key)
-        card = read_card(directory) or {}
-        if not (card.get("complete") and (directory / "model.pt").is_file()):
-            meta = {
-                "key": key, "dataset": train.name, "manifest_sha256": train.manifest_sha256, "surrogates": surr,
-                "steps_scale": self.params["steps_scale"],
-            }
-            Trainer(self.profile, TrainSet.from_dataset(train), surrogates, target, target_id, directory, seed, device,
-                    meta=meta, progress=self.progress,
-                    shared_stage1=stage1_path(self.profile, train.manifest_sha256, seed)).run()
-        self._models[target_id] = load_model(directory, device)
+        if not is_complete(directory, "model.pt"):
+            data = TrainSet.from_dataset(train)
+            shared = stage1_path(self.profile, train.manifest_sha256, seed)
+            train_stage1(self.profile, data, seed, device, shared, self.progress)
+            meta = {"key": key, "dataset": train.name, "manifest_sha256": train.manifest_sha256, "surrogates": surr,
+                    "steps_scale": self.params["steps_scale"]}
+            trainer(Curriculum(self.profile, data, surrogates, target, seed, device), directory, meta, self.progress,
+                    shared).run()
+        model = load_model(directory, device)
+        if tensor_sha256(model.target_images) != tensor_sha256(target.images):
+            raise CheckpointError(
+                f"{directory} was trained toward other pixels of target {target.id!r} (e.g. another crop size, by "
+                f"an older fpbench); delete that directory to retrain it"
+            )
+        self._models[target.id] = model
 
     @classmethod
     def from_checkpoint(
@@ -153,47 +161,39 @@ class ErasableMask(Method):
         method = cls(profile=model.profile.name, seed=card.get("seed", 0), steps_scale=card.get("steps_scale", 1.0),
                      progress=progress)
         method.profile = model.profile
+        method.image_size = model.profile.image_size
         method._models[model.target_id] = model
         return method
 
     # --------------------------------------------------------------------------------------- protect
-    def _route(self, targets: torch.Tensor | None, n: int) -> list[TrainedModel]:
-        """The trained model for each of ``n`` rows, matched by their context target image."""
+    def _route(self, target_ids: Sequence[str], n: int) -> list[TrainedModel]:
+        """The trained model for each of ``n`` rows, by their target record ids (none given: the only model)."""
+        trained = ", ".join(sorted(self._models)) or "none"
         if not self._models:
-            raise BadInput(
-                "erasablemask has no trained model yet: call fit(train, surrogates, device, target=...) first"
-            )
-        if targets is None:
+            raise BadInput("erasablemask has no trained model yet: call fit(train, surrogates, device, target=...) first")
+        if not target_ids:
             if len(self._models) > 1:
-                raise BadInput("erasablemask holds models for several targets: pass the target images in the context")
+                raise BadInput(f"erasablemask holds models for several targets ({trained}): pass their record ids "
+                               "in ProtectContext.target_ids")
             return [next(iter(self._models.values()))] * n
-        chosen = []
-        for row in targets:
-            dists = {tid: self._target_distance(m, row) for tid, m in self._models.items()}
-            best = min(dists, key=dists.get)
-            if dists[best] > TARGET_TOLERANCE:
-                raise BadInput(
-                    f"erasablemask was not trained for this target face (nearest: {best!r}, mean difference "
-                    f"{dists[best]:.3f}); call fit with it as target"
-                )
-            chosen.append(self._models[best])
-        return chosen
+        if len(target_ids) != n:
+            raise BadInput(f"erasablemask got {len(target_ids)} target ids for {n} images (ProtectContext.target_ids)")
+        unknown = sorted(set(target_ids) - set(self._models))
+        if unknown:
+            raise BadInput(f"erasablemask was not trained for target {unknown[0]!r} (trained: {trained}); call fit "
+                           "with it as target")
+        return [self._models[t] for t in target_ids]
 
-    @staticmethod
-    def _target_distance(model: TrainedModel, row: torch.Tensor) -> float:
-        ref = to_resolution(model.target_images, row.shape[-1])
-        return float((ref - row.detach().cpu()).abs().mean(dim=(1, 2, 3)).min())
-
-    def _groups(self, targets: torch.Tensor | None, n: int) -> list[tuple[TrainedModel, list[int]]]:
-        groups: dict[int, tuple[TrainedModel, list[int]]] = {}
-        for i, m in enumerate(self._route(targets, n)):
-            groups.setdefault(id(m), (m, []))[1].append(i)
+    def _groups(self, ctx: ProtectContext | None, n: int) -> list[tuple[TrainedModel, list[int]]]:
+        groups: dict[str, tuple[TrainedModel, list[int]]] = {}
+        for i, m in enumerate(self._route(ctx.target_ids if ctx is not None else (), n)):
+            groups.setdefault(m.target_id, (m, []))[1].append(i)
         return list(groups.values())
 
     def _per_model(self, x: torch.Tensor, ctx: ProtectContext, adversarial: bool) -> torch.Tensor:
         check_canonical(x)
         out = torch.empty_like(x, device=ctx.device)
-        for model, rows in self._groups(ctx.target_images, x.shape[0]):
+        for model, rows in self._groups(ctx, x.shape[0]):
             out[rows] = generate(model, x[rows], ctx.device, self.params["seed"], adversarial)
         return out
 
@@ -212,7 +212,7 @@ class ErasableMask(Method):
         """The restorer in use (the plugged-in one, else the single trained model's own R)."""
         if self._restorer is not None:
             return self._restorer
-        return Restorer(self._route(None, 1)[0])
+        return Restorer(self._route((), 1)[0])
 
     def wrong_keys(self) -> dict[str, str]:
         """For each trained target, the target whose restorer stands in as a wrong key (the next one in
@@ -227,7 +227,7 @@ class ErasableMask(Method):
             return None
         check_canonical(x)
         out = torch.empty_like(x)
-        for model, rows in self._groups(ctx.target_images if ctx is not None else None, x.shape[0]):
+        for model, rows in self._groups(ctx, x.shape[0]):
             out[rows] = Restorer(self._models[wrong[model.target_id]])(x[rows])
         return out
 
@@ -238,12 +238,12 @@ class ErasableMask(Method):
         return other
 
     def restore(self, x: torch.Tensor, ctx: ProtectContext | None = None) -> torch.Tensor:
-        """x_rec = R(x_adv). With several trained targets, ``ctx.target_images`` picks each row's R."""
+        """x_rec = R(x_adv). With several trained targets, ``ctx.target_ids`` picks each row's R."""
         check_canonical(x)
         if self._restorer is not None:
             return self._restorer(x)
         out = torch.empty_like(x)
-        for model, rows in self._groups(ctx.target_images if ctx is not None else None, x.shape[0]):
+        for model, rows in self._groups(ctx, x.shape[0]):
             out[rows] = Restorer(model)(x[rows])
         return out
 

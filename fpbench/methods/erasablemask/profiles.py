@@ -25,6 +25,7 @@ FLIP_ATTRIBUTES = ("Bangs", "Bushy_Eyebrows", "Mouth_Slightly_Open", "Pale_Skin"
 
 SIGMA1_PAPER = 30.0
 PAPER_RESOLUTION = 256
+CANONICAL_SIZE = 112  # fpbench's standard crop size
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,12 @@ class Profile:
     def sigma1(self) -> float:
         """eq. 8 hinge at this resolution (same per-pixel RMS as 30 at 256 x 256)."""
         return SIGMA1_PAPER * self.resolution / PAPER_RESOLUTION
+
+    @property
+    def image_size(self) -> int:
+        """Side of the canonical crops the method reads: the paper's 256 px for a full-resolution profile,
+        else fpbench's standard 112 px (the networks resize to ``resolution`` and back internally)."""
+        return PAPER_RESOLUTION if self.resolution >= PAPER_RESOLUTION else CANONICAL_SIZE
 
     @property
     def meta_lr(self) -> float:

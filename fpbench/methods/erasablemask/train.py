@@ -1,50 +1,35 @@
-"""Three-stage curriculum training of ErasableMask (eq. 14-16), resumable and deterministic on CPU.
+"""Three-stage curriculum of ErasableMask (eq. 14-16) as a ``fpbench.training`` Learner: its data, stage
+steps and card. The shared Trainer runs it (checkpoints, Ctrl-C, bit-identical resume, progress, lock).
 
 Every random draw of a step (batch order, augmentation, target attributes, noise-pool operation) comes
-from generators seeded by (seed, stage, step), so a run resumed from ``progress.pt`` produces the same
-weights, bit for bit, as an uninterrupted one.
+from generators seeded by (seed, stage, step), so a resumed run produces the same weights, bit for bit, as
+an uninterrupted one.
 """
 from __future__ import annotations
 
-import hashlib
-import signal
-import threading
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from ...cache import file_sha256
 from ...data.dataset import FaceDataset, FaceRecord
 from ...errors import BadInput
 from ...images import tensor_sha256
+from ...training import Learner, Stage, Trainer, derive_seed, seeded
 from ...zoo.model import FaceModel
+from ..base import TargetFace
 from . import losses as L
-from .checkpoints import CODE_VERSION, read_card, save_model, save_torch, write_card
+from .checkpoints import CODE_VERSION, save_model
 from .meta_aux import AdaptiveWeights, meta_auxiliary_losses
 from .networks import ErasableMaskNets
 from .noise_pool import NoisePool
 from .profiles import ATTGAN_ATTRIBUTES, FLIP_ATTRIBUTES, INTERPRETATIONS, Profile, departures
 
-STAGE_TITLES = {1: "attribute editing (eq. 14)", 2: "adversarial mask + restorer (eq. 15)", 3: "restorer (eq. 16)"}
-
-
-def derive_seed(*parts: Any) -> int:
-    """A 62-bit seed from any printable parts (stable across runs and platforms)."""
-    return int(hashlib.sha256(repr(parts).encode()).hexdigest()[:15], 16)
-
-
-def seeded(*parts: Any) -> torch.Generator:
-    return torch.Generator().manual_seed(derive_seed(*parts))
+STAGE_TITLES = ("attribute editing (eq. 14)", "adversarial mask + restorer (eq. 15)", "restorer (eq. 16)")
 
 
 def to_resolution(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -119,79 +104,24 @@ def augment(x: torch.Tensor, jitter: int, gen: torch.Generator) -> torch.Tensor:
     return torch.stack([padded[i, :, dy : dy + size, dx : dx + size] for i, (dy, dx) in enumerate(shifts.tolist())])
 
 
-@contextmanager
-def deferred_interrupt() -> Iterator[list[bool]]:
-    """Hold Ctrl-C (SIGINT) until the caller checks the yielded flag, so a step is never cut in half and
-    the state saved on interruption is one an uninterrupted run also passes through. Only Python's own
-    Ctrl-C handling is taken over: off the main thread, or where SIGINT is ignored (a background job) or
-    handled by someone else, nothing changes."""
-    flag = [False]
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield flag
-        return
-
-    def hold(signum: int, frame: Any) -> None:
-        flag[0] = True
-
-    previous = signal.signal(signal.SIGINT, hold)
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def set_trainable(module: nn.Module, flag: bool) -> None:
     for p in module.parameters():
         p.requires_grad_(flag)
 
 
-def curve_summary(rows: list[dict[str, float]], points: int = 10) -> dict[str, dict[str, Any]]:
-    """Per loss: mean of the first and last tenth of the steps and ``points`` chunk means."""
-    if not rows:
-        return {}
-    out = {}
-    n = len(rows)
-    tenth = max(1, n // 10)
-    for key in rows[0]:
-        vals = torch.tensor([r[key] for r in rows], dtype=torch.float64)
-        chunks = torch.tensor_split(vals, min(points, n))
-        out[key] = {
-            "first": round(float(vals[:tenth].mean()), 5),
-            "last": round(float(vals[-tenth:].mean()), 5),
-            "points": [round(float(c.mean()), 5) for c in chunks],
-        }
-    return out
+class Curriculum(Learner):
+    """The networks, optimisers and stage steps of one ErasableMask model toward ``target`` (None: stage 1
+    only, which neither the target nor the surrogates affect)."""
 
-
-class Trainer:
-    """Runs stages 1-3 of one ErasableMask model into ``directory`` (resuming from ``progress.pt``)."""
-
-    def __init__(
-        self,
-        profile: Profile,
-        data: TrainSet,
-        surrogates: Sequence[FaceModel],
-        target_images: torch.Tensor | None,
-        target_id: str,
-        directory: Path,
-        seed: int,
-        device: torch.device | str,
-        meta: dict[str, Any] | None = None,
-        progress: bool = True,
-        shared_stage1: Path | None = None,
-    ) -> None:
+    def __init__(self, profile: Profile, data: TrainSet, surrogates: Sequence[FaceModel], target: TargetFace | None,
+                 seed: int, device: torch.device | str) -> None:
         self.p = profile
         self.data = data
         self.device = torch.device(device)
         self.seed = seed
-        self.dir = Path(directory)
-        self.meta = dict(meta or {})
-        self.progress = progress
-        self.shared_stage1 = shared_stage1
         self.surrogates = [m.to(self.device).eval() for m in surrogates]
-        self.target_images = target_images.detach().cpu() if target_images is not None else None
-        self.target_id = target_id
+        self.target_images = target.images.detach().cpu() if target is not None else None
+        self.target_id = target.id if target is not None else ""
         self.target_embs: list[torch.Tensor] = []
         n = len(data.records)
         self.batch = min(profile.batch_size, n)
@@ -209,49 +139,57 @@ class Trainer:
             "er": torch.optim.Adam(chain(nets.e_adv.parameters(), nets.r.parameters()), lr=lr, betas=betas),
             "r": torch.optim.Adam(nets.r.parameters(), lr=lr, betas=betas),
         }
-        self._steps_left: int | None = None
-        self.state: dict[str, Any] = {
-            "stage": 1, "step": 0, "curves": {1: [], 2: [], 3: []}, "wall": {1: 0.0, 2: 0.0, 3: 0.0},
-        }
 
-    # ----------------------------------------------------------------------------------------- state
-    def stage_steps(self, stage: int) -> int:
-        return self.p.steps(stage, self.steps_per_epoch)
+    # ------------------------------------------------------------------------------- Learner hooks
+    def stages(self) -> list[Stage]:
+        return [Stage(title, self.p.steps(k, self.steps_per_epoch)) for k, title in enumerate(STAGE_TITLES, 1)]
 
-    def _save_progress(self) -> None:
-        save_torch({
-            "nets": self.nets.state_dict(),
-            "opts": {k: o.state_dict() for k, o in self.opts.items()},
-            "weights": self.weights.state_dict(),
-            "state": self.state,
-        }, self.dir / "progress.pt")
+    def describe(self) -> str:
+        what = f"target {self.target_id!r}" if self.target_images is not None else "stage 1 (attribute editing)"
+        return f"erasablemask ({self.p.name} profile), {what}"
 
-    def _resume(self) -> None:
-        path = self.dir / "progress.pt"
-        if not path.is_file():
-            return
-        blob = torch.load(path, map_location=self.device, weights_only=True)
-        self.nets.load_state_dict(blob["nets"])
+    def check(self, until: int) -> None:
+        if until >= 2:
+            self._prepare_attack()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"nets": self.nets.state_dict(), "opts": {k: o.state_dict() for k, o in self.opts.items()},
+                "weights": self.weights.state_dict()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.nets.load_state_dict(state["nets"])
         for k, o in self.opts.items():
-            o.load_state_dict(blob["opts"][k])
-        self.weights.load_state_dict(blob["weights"])
-        self.state = blob["state"]
+            o.load_state_dict(state["opts"][k])
+        self.weights.load_state_dict(state["weights"])
 
-    def _reuse_stage1(self) -> None:
-        """Start from a finished shared stage 1 (bit-identical to training it again: same data, seed and
-        profile) instead of repeating it for every target."""
-        if self.state["stage"] != 1 or self.state["step"] != 0 or self.shared_stage1 is None:
-            return
-        if not self.shared_stage1.is_file():
-            return
-        blob = torch.load(self.shared_stage1, map_location=self.device, weights_only=True)
+    def start_stage(self, stage: int) -> None:
+        if stage == 2:
+            self.nets.start_stage2()
+
+    def end_step(self, stage: int, done: int) -> None:
+        if stage == 2 and done % self.steps_per_epoch == 0:
+            self.weights.end_epoch()
+
+    def snapshot(self) -> dict[str, torch.Tensor]:
+        return self.nets.state_dict()
+
+    def shared_result(self, stage: int) -> dict[str, Any]:
+        return {"nets": self.nets.state_dict(), "opts": {k: self.opts[k].state_dict() for k in ("g", "d")}}
+
+    def load_shared_result(self, stage: int, blob: Mapping[str, Any]) -> None:
         self.nets.load_state_dict(blob["nets"])
         for k in ("g", "d"):
             self.opts[k].load_state_dict(blob["opts"][k])
-        self.state["curves"][1], self.state["wall"][1] = blob["curve"], blob["wall"]
-        save_torch(self.nets.state_dict(), self.dir / "stage1.pt")
-        self.state["stage"] = 2
-        self.meta["stage1"] = f"shared: {self.shared_stage1.name}"
+
+    def save_result(self, directory: Path) -> None:
+        assert self.target_images is not None
+        save_model(directory, self.nets, self.p, self.data.attribute_names, self.data.flip_names,
+                   self.target_id, self.target_images)
+
+    def step(self, stage: int, step: int, generator: torch.Generator) -> dict[str, float]:
+        x01, att_a = self._batch(stage, step, generator)
+        self._modes(stage)
+        return (self._stage1, self._stage2, self._stage3)[stage - 1](x01, att_a, generator)
 
     # ----------------------------------------------------------------------------------------- data
     def _batch(self, stage: int, step: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -370,13 +308,6 @@ class Trainer:
         self.opts["r"].step()
         return {"era": l_era.item()}
 
-    def _step(self, stage: int, step: int) -> dict[str, float]:
-        gen = seeded(self.seed, "step", stage, step)
-        x01, att_a = self._batch(stage, step, gen)
-        self._modes(stage)
-        return (self._stage1, self._stage2, self._stage3)[stage - 1](x01, att_a, gen)
-
-    # ----------------------------------------------------------------------------------------- run
     def _prepare_attack(self) -> None:
         """Surrogate embeddings of the target face, needed from stage 2 on."""
         if not self.surrogates or self.target_images is None:
@@ -385,91 +316,6 @@ class Trainer:
             with torch.no_grad():
                 self.target_embs = [m(self.target_images.to(self.device)) for m in self.surrogates]
 
-    def run(self, max_steps: int | None = None, until: int = 3) -> bool:
-        """Train stages 1..``until`` until finished (True) or until ``max_steps`` steps were done in this
-        call (False). Ctrl-C finishes the current step, saves ``progress.pt`` and re-raises, so nothing but
-        that step's wall time is lost; the next call resumes from there.
-
-        ``until=1`` trains attribute editing only, into the shared stage-1 file (no model.pt)."""
-        if until == 1 and self.shared_stage1 is not None and self.shared_stage1.is_file():
-            return True
-        if (self.dir / "model.pt").is_file() and (read_card(self.dir) or {}).get("complete"):
-            return True
-        if until >= 2:
-            self._prepare_attack()
-        self._resume()
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._reuse_stage1()
-        self._steps_left = max_steps
-        console = Console(stderr=True)
-        if self.progress:
-            console.print(self._announcement(until), highlight=False)
-        with deferred_interrupt() as interrupted:
-            for stage in range(self.state["stage"], until + 1):
-                if not self._run_stage(stage, console, interrupted):
-                    return False
-                self._finish_stage(stage)
-        if until < 3:
-            (self.dir / "progress.pt").unlink()  # the shared stage-1 file holds the result
-            return True
-        save_model(self.dir, self.nets, self.p, self.data.attribute_names, self.data.flip_names,
-                   self.target_id, self.target_images)
-        write_card(self.dir, self.card(complete=True))
-        (self.dir / "progress.pt").unlink()  # the finished model supersedes the resumable state
-        return True
-
-    def _announcement(self, until: int) -> str:
-        """What is about to be trained, and from where, in one line."""
-        what = (f"erasablemask ({self.p.name} profile): training stage 1 (attribute editing)" if until == 1 else
-                f"erasablemask ({self.p.name} profile): no trained model for target {self.target_id!r}; training "
-                f"stages 1-{until}")
-        steps = " + ".join(str(self.stage_steps(k)) for k in range(1, until + 1))
-        stage, step = self.state["stage"], self.state["step"]
-        where = f"resuming at stage {stage}, step {step}" if (stage, step) != (1, 0) else "from scratch"
-        shared = "; stage 1 shared with the other targets" if self.meta.get("stage1") else ""
-        return f"{what} ({steps} steps, {where}{shared}); Ctrl-C saves, a re-run resumes"
-
-    def _run_stage(self, stage: int, console: Console, interrupted: list[bool]) -> bool:
-        """Steps of ``stage`` from the saved position; False when the call's step budget ran out first."""
-        total = self.stage_steps(stage)
-        if stage == 2 and self.state["step"] == 0:
-            self.nets.start_stage2()
-        columns = [TextColumn(f"stage {stage}/3 {STAGE_TITLES[stage]}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
-        with Progress(*columns, console=console, disable=not self.progress) as bar:
-            task = bar.add_task("", total=total, completed=self.state["step"], info="")
-            while self.state["step"] < total:
-                if self._steps_left is not None:
-                    if self._steps_left <= 0:
-                        return False
-                    self._steps_left -= 1
-                t0 = time.perf_counter()
-                row = self._step(stage, self.state["step"])
-                self.state["wall"][stage] += time.perf_counter() - t0
-                self.state["curves"][stage].append(row)
-                self.state["step"] += 1
-                step = self.state["step"]
-                if stage == 2 and step % self.steps_per_epoch == 0:
-                    self.weights.end_epoch()
-                if interrupted[0]:
-                    self._save_progress()
-                    raise KeyboardInterrupt(f"saved {self.dir / 'progress.pt'} at stage {stage} step {step}")
-                if step % self.p.checkpoint_every == 0 and step < total:
-                    self._save_progress()
-                bar.update(task, completed=step, info=" ".join(f"{k}={v:.3g}" for k, v in list(row.items())[:5]))
-        return True
-
-    def _finish_stage(self, stage: int) -> None:
-        if stage < 3:
-            save_torch(self.nets.state_dict(), self.dir / f"stage{stage}.pt")
-        if stage == 1 and self.shared_stage1 is not None:
-            save_torch({"nets": self.nets.state_dict(), "opts": {k: self.opts[k].state_dict() for k in ("g", "d")},
-                        "curve": self.state["curves"][1], "wall": self.state["wall"][1]}, self.shared_stage1)
-        self.state["stage"], self.state["step"] = stage + 1, 0
-        self._save_progress()
-        write_card(self.dir, self.card(complete=False))
-
-    # ----------------------------------------------------------------------------------------- report
     @torch.no_grad()
     def whitebox_cosines(self, n: int = 16) -> dict[str, dict[str, float]]:
         """Mean cos(FR(x), FR(x_target)) per surrogate on the first ``n`` training faces, for the clean face,
@@ -489,33 +335,40 @@ class Trainer:
             for m, t in zip(self.surrogates, self.target_embs)
         }
 
-    def card(self, complete: bool) -> dict[str, Any]:
-        s = self.state
-        card = {
-            **self.meta,
+    def card(self) -> dict[str, Any]:
+        return {
             "method": "erasablemask",
             "code_version": CODE_VERSION,
-            "complete": complete,
             "profile": self.p.to_dict(),
             "departures": departures(self.p),
             "interpretations": INTERPRETATIONS,
-            "seed": self.seed,
             "target": ({"id": self.target_id, "sha256": tensor_sha256(self.target_images)}
                        if self.target_images is not None else None),
             "device": str(self.device),
             "n_train": len(self.data.records),
             "batch_size": self.batch,
             "steps_per_epoch": self.steps_per_epoch,
-            "stage_steps": {k: self.stage_steps(k) for k in (1, 2, 3)},
             "attributes": self.data.attribute_names,
             "flip_attributes": self.data.flip_names,
             "meta_step": "second-order (double gradient)" if self.p.second_order else "first-order",
-            "wall_seconds": {k: round(v, 1) for k, v in s["wall"].items()},
-            "loss_curves": {k: curve_summary(v) for k, v in s["curves"].items()},
             "surrogate_weight_history": self.weights.history,
         }
-        if complete:
-            card["model_sha256"] = file_sha256(self.dir / "model.pt")
-            card["whitebox_cos_to_target"] = self.whitebox_cosines()
-            card["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        return card
+
+    def report(self) -> dict[str, Any]:
+        return {"whitebox_cos_to_target": self.whitebox_cosines()}
+
+
+def trainer(curriculum: Curriculum, directory: Path, meta: Mapping[str, Any] | None = None, progress: bool = True,
+            shared_stage1: Path | None = None) -> Trainer:
+    """The shared Trainer running ``curriculum`` into ``directory`` (stage 1 shared through ``shared_stage1``)."""
+    return Trainer(curriculum, directory, curriculum.seed, meta=meta, progress=progress,
+                   checkpoint_every=curriculum.p.checkpoint_every,
+                   share={1: shared_stage1} if shared_stage1 is not None else None)
+
+
+def train_stage1(profile: Profile, data: TrainSet, seed: int, device: torch.device | str, shared: Path,
+                 progress: bool = True) -> None:
+    """Train (once, under its own lock) the attribute editor of stage 1 into the ``shared`` file that every
+    target's model and the attributes-modified baseline start from."""
+    curriculum = Curriculum(profile, data, (), None, seed, device)
+    trainer(curriculum, shared.with_suffix(""), progress=progress, shared_stage1=shared).run(until=1)
