@@ -49,7 +49,7 @@ def test_dataset_names_that_are_not_folder_names_are_refused(tmp_path, fresh_cac
     assert not (tmp_path / "outside").exists() and not (fresh_cache / "outside").exists()
 
 
-@pytest.mark.parametrize("source", ["../outside.png", "img/../../outside.png", "/etc/passwd", "~/x.png", ["x.png"]])
+@pytest.mark.parametrize("source", ["../outside.png", "img/../../outside.png", "/etc/passwd", ["x.png"]])
 def test_sources_outside_the_root_are_refused_by_the_manifest(tmp_path, source):
     with pytest.raises(ManifestError, match=r"m\.jsonl:2: source"):
         read_manifest(manifest(tmp_path, face(source=source)))

@@ -127,7 +127,7 @@ def relative_source(source: Any) -> bool:
     if not isinstance(source, str) or not source or "\x00" in source:
         return False
     path = PurePosixPath(source)
-    return not path.is_absolute() and ".." not in path.parts and not source.startswith("~")
+    return not path.is_absolute() and ".." not in path.parts
 
 
 def _json(path: Path, n: int, line: str) -> dict[str, Any]:
