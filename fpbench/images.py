@@ -66,10 +66,13 @@ def quantize(x: torch.Tensor) -> torch.Tensor:
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """Read any image file as an HWC uint8 RGB array; one-line ``ImageError`` if it is not an image."""
+    """Read any image file as an HWC uint8 RGB array; one-line ``ImageError`` if it is not an image or is too
+    large to decode safely (PIL's decompression-bomb limit)."""
     try:
         with Image.open(path) as im:
             return np.asarray(im.convert("RGB"))
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"cannot read image {path}: too large to decode safely ({e})") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ImageError(f"cannot read image {path}: {e}") from None
 

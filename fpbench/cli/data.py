@@ -63,6 +63,9 @@ def handle_prepare(args: argparse.Namespace) -> int:
     console = Console()
     manifest = _manifest(args.name)
     root = args.root or (Path(manifest.header["root"]) if manifest.header.get("root") else None)
+    if root is not None and args.root is None:  # say where the files will be read from: only under this folder
+        console.print(f"reading sources under {escape(str(root))} (the manifest's root; --root DIR overrides it)",
+                      highlight=False)
     detector = default_detector() if any("landmarks5" not in r for r in manifest.rows) else None
     with Progress(TextColumn("prepare {task.description}"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
         task = bar.add_task(manifest.name, total=len(manifest.rows))

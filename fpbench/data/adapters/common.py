@@ -10,6 +10,8 @@ from typing import Any, Callable, Iterable, Iterator
 from PIL import Image, UnidentifiedImageError
 
 from ...errors import BadInput
+from ..manifest import ID_PATTERN
+from ..prepare import inside_root
 
 #: progress(done, total) while image files are hashed and checked
 Progress = Callable[[int, int], None]
@@ -126,13 +128,17 @@ def cap(keys: list[str], limit: int | None, seed: int, purpose: str) -> list[str
 
 
 def image_sha256(path: Path) -> str:
-    """sha256 of an image file after checking that it opens as a picture (``ValueError`` says why not)."""
+    """sha256 of an image file after checking that it opens as a picture (``ValueError`` says why not,
+    naming the file; an image over PIL's decompression-bomb limit is refused)."""
     data = path.read_bytes()
+    buffer = io.BytesIO(data)
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with Image.open(buffer) as im:
             im.verify()
+    except Image.DecompressionBombError as e:
+        raise ValueError(f"image too large to decode safely ({e})") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise ValueError(f"not a readable image ({e})") from None
+        raise ValueError(f"not a readable image ({str(e).replace(repr(buffer), path.name)})") from None
     return hashlib.sha256(data).hexdigest()
 
 
@@ -143,9 +149,10 @@ def finish(root: Path, rows: list[dict[str, Any]], skipped: list[Skipped], progr
     """
     done = []
     for i, row in enumerate(sorted(rows, key=lambda r: r["id"]), start=1):
-        path = root / row["source"]
         try:
-            sha = image_sha256(path)
+            if not ID_PATTERN.match(row["id"]):
+                raise ValueError(f"its name gives the id {row['id']!r}, which cannot name a crop file")
+            sha = image_sha256(inside_root(root, row["source"]))
         except FileNotFoundError:
             skipped.append(Skipped(row["source"], "missing file"))
         except ValueError as e:

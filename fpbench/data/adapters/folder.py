@@ -7,6 +7,7 @@ the largest carries the photo's identity and the others are unnamed people of th
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -18,9 +19,18 @@ from ...errors import BadInput
 from ...images import ImageError, read_image
 from ..align import align_face
 from ..detect import FaceDetector
+from ..prepare import inside_root
 from .common import Draft, Options, Progress, Skipped, finish
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".pgm", ".tif", ".tiff"}
+_NOT_IN_ID = re.compile(r"[^A-Za-z0-9_.+-]")  # see manifest.ID_PATTERN
+
+
+def face_id_of(rel: Path) -> str:
+    """A face id from a photo's path under the root: folders joined by ``__``, other characters than
+    letters, digits, ``_.+-`` replaced by ``_`` (ids name crop files)."""
+    base = _NOT_IN_ID.sub("_", rel.with_suffix("").as_posix().replace("/", "__"))[:180]
+    return base if base[:1].isalnum() or base[:1] == "_" else f"_{base}"
 
 
 def scan(root: Path, exclude: Path | None = None) -> list[tuple[str, str, str]]:
@@ -34,8 +44,12 @@ def scan(root: Path, exclude: Path | None = None) -> list[tuple[str, str, str]]:
             continue
         if exclude is not None and path.resolve().is_relative_to(exclude.resolve()):
             continue
-        base = rel.with_suffix("").as_posix().replace("/", "__")
+        base = face_id_of(rel)
         face_id = base if base not in taken else f"{base}{path.suffix.lower().replace('.', '_')}"
+        n = 1
+        while face_id in taken:
+            n += 1
+            face_id = f"{base}_{n}"
         taken.add(face_id)
         found.append((face_id, rel.as_posix(), rel.parts[0] if len(rel.parts) > 1 else rel.stem))
     if not found:
@@ -73,11 +87,12 @@ def align_folder(src: Path, out: Path, detector: FaceDetector, sizes: Iterable[i
 
 def _align_photo(src: Path, rel: str, base: str, identity: str, out: Path, detector: FaceDetector,
                  sizes: tuple[int, ...]) -> list[dict[str, Any]]:
-    image = read_image(src / rel)
+    path = inside_root(src, rel)
+    image = read_image(path)
     faces = detector.detect_all(image)
     if not faces:
         raise ValueError("no face found")
-    sha, rows = file_sha256(src / rel), []
+    sha, rows = file_sha256(path), []
     for k, face in enumerate(faces):
         face_id = base if k == 0 else f"{base}_face{k + 1}"
         landmarks = np.round(face.landmarks5, 2)  # as stored, so `fpbench data prepare` makes the same crops
