@@ -71,6 +71,8 @@ class Runner:
         run_values = {"profile": spec.profile, "seed": spec.seed}
         params = {**{k: run_values[k] for k in method_cls.run_options if k not in spec.params}, **spec.params}
         self.method: Method = method_cls(**params)
+        if hasattr(self.method, "progress"):  # methods that train show their own progress
+            self.method.progress = progress
         self.dataset = load_dataset(spec.dataset)
         protocol = protocol_for(spec.protocol, self.dataset)
         if not spec.goal:

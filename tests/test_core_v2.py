@@ -195,7 +195,7 @@ def test_person_masks_see_inference_photos_only_and_respect_mask_l2(fresh_cache,
     name = identify_dataset(tmp_path)
     SEEN["person"].clear()
     result = Runner(spec(method="toy-person", dataset=name, mask_l2=2.0), None, progress=False).execute()
-    assert result.card["protocol"]["name"] == "identify" and result.card["spec"]["goal"] == "dodge"
+    assert result.card["protocol_name"] == "identify" and result.card["spec"]["goal"] == "dodge"
     assert len(SEEN["person"]) == 2  # one mask per person
     probes = set(result.scores["source"])
     assert all(not probes & set(ids) and len(ids) == 3 for ids in SEEN["person"])

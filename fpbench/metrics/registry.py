@@ -25,6 +25,7 @@ AGGREGATIONS = ("rate", "clustered-rate", "black-box-mean", "mean", "set")
 #: the score kind of each protocol's rows (verify has several, one per outcome)
 IDENTIFY_KINDS = ("identification",)
 AUTHORISE_KINDS = ("authorised", "unauthorised")
+AUTHORISE_KAPPA_KINDS = ("authorised-kappa", "unauthorised-kappa")  # at PMT's single cosine threshold 0.2
 QUALITY_KIND = "quality"
 
 
@@ -115,7 +116,10 @@ _ALL: list[Metric] = [
            negate=True, cluster="identity"),
     Metric("accuracy", "Acc. %", AUTHORISE_KINDS, "correct", True, "rate", ("authorise",),
            "verification accuracy: genuine pairs accepted and impostor pairs rejected (authorised models "
-           "should keep it high, unauthorised ones low)", default=True),
+           "should keep it high, unauthorised ones low), PMT eq. 10 at each model's calibrated threshold",
+           default=True),
+    Metric("accuracy_kappa", "Acc.@0.2 %", AUTHORISE_KAPPA_KINDS, "correct", True, "rate", ("authorise",),
+           "PMT eq. 10 accuracy at the paper's kappa = 0.2 for every model", default=True),
     _quality("l1", "L1", False, "mean absolute pixel difference to the reference image"),
     _quality("mse", "MSE", False, "mean squared pixel difference to the reference image"),
     _quality("psnr", "PSNR", True, "peak signal-to-noise ratio to the reference image (dB)"),
@@ -145,7 +149,7 @@ def protocol_of(kinds: set[str]) -> str:
     """The protocol that produces score rows of these kinds."""
     if kinds & set(IDENTIFY_KINDS):
         return "identify"
-    if kinds & set(AUTHORISE_KINDS):
+    if kinds & set(AUTHORISE_KINDS + AUTHORISE_KAPPA_KINDS):
         return "authorise"
     return "verify"
 

@@ -6,39 +6,35 @@ from statistics import mean
 from typing import Any
 
 from ..provenance import environment
+from ..results.card import RunCard
 from .protect import Protected
 from .state import RunState
 
-SCHEMA_VERSION = 2
-
-
 def build_card(state: RunState, protected: Protected) -> dict[str, Any]:
     spec = state.spec
-    protocol = {"name": state.protocol.name, "goal": spec.goal, "far": spec.far, "esr_far": spec.esr_far,
-                **state.protocol.card(state)}
-    card = {
-        "schema_version": SCHEMA_VERSION,
-        "spec": spec.to_dict(),
-        "method": state.method.card(),
-        "reversible": state.method.reversible,
-        "dataset": {"name": state.dataset.name, "manifest_sha256": state.dataset.manifest_sha256,
-                    "pairs": len(state.items), "attribute_source": state.dataset.attribute_source},
-        "protocol": protocol,
-        "targets": [t.card() for t in state.targets],
-        "white_box": state.white_box,
-        "surrogates": [{"name": n, "model": m.card.name, "weights_sha256": m.card.weights_sha256}
-                       for n, m in zip(state.surrogate_names, state.surrogates)],
-        "thresholds": state.thresholds,
-        "images": "protected and restored images are quantised to 8-bit PNG before evaluation",
-        "mask_l2": spec.mask_l2,
-        "quality": state.set_quality,
-        "work": state.work.to_dict(),
-        "stage_seconds": state.work.stage_seconds,
-        "threads": state.threads,
-        "warnings": state.warnings,
-        "environment": environment(state.device),
-    }
-    if protected.mask_seconds:
-        card["mask_seconds"] = {k: {"mean": mean(v), "n": len(v), "device": str(state.device)}
-                                for k, v in protected.mask_seconds.items()}
-    return card
+    protocol = {"goal": spec.goal, "far": spec.far, "esr_far": spec.esr_far, **state.protocol.card(state)}
+    card = RunCard(
+        spec=spec.to_dict(),
+        method=state.method.card(),
+        reversible=state.method.reversible,
+        dataset={"name": state.dataset.name, "manifest_sha256": state.dataset.manifest_sha256,
+                 "pairs": len(state.items), "attribute_source": state.dataset.attribute_source},
+        protocol=protocol,
+        protocol_name=state.protocol.name,
+        targets=[t.card() for t in state.targets],
+        white_box=state.white_box,
+        surrogates=[{"name": n, "model": m.card.name, "weights_sha256": m.card.weights_sha256}
+                    for n, m in zip(state.surrogate_names, state.surrogates)],
+        thresholds=state.thresholds,
+        images="protected and restored images are quantised to 8-bit PNG before evaluation",
+        mask_l2=spec.mask_l2,
+        mask_seconds={k: {"mean": mean(v), "n": len(v), "device": str(state.device)}
+                      for k, v in protected.mask_seconds.items()} or None,
+        quality=state.set_quality,
+        work=state.work.to_dict(),
+        stage_seconds=state.work.stage_seconds,
+        threads=state.threads,
+        warnings=state.warnings,
+        environment=environment(state.device),
+    )
+    return card.to_dict()
