@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from fpbench.cli.main import main
+from fpbench.data import shipped_manifest
 from fpbench.results import RunResult
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,3 +75,11 @@ def test_installed_wheel_shows_published_baselines(installed, tmp_path, capsys):
     labels = [row[0] for row in csv.reader(io.StringIO(table))]
     assert labels[:3] == ["method", "pgd", "PGD (published, CelebA-HQ)"]
     assert {"ErasableMask (published, FFHQ)", "Clean (published, CelebA-HQ)"} <= set(labels)
+
+
+@pytest.mark.packaging
+def test_installed_wheel_has_the_shipped_mini_manifest(installed, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(installed), "FPBENCH_CACHE": str(tmp_path / "cache")}
+    code = "from fpbench.data import shipped_manifest as m; print(m('mini').path, m('mini').sha256)"
+    path, sha = run(["-c", code], tmp_path, env).stdout.split()
+    assert Path(path).is_relative_to(installed) and sha == shipped_manifest("mini").sha256
