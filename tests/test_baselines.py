@@ -100,6 +100,14 @@ def test_unknown_paper_or_table_is_one_clear_error():
         published("erasablemask", "IX")
 
 
+def test_missing_package_data_is_one_clear_error(monkeypatch, tmp_path):
+    import fpbench.results.baselines as baselines
+
+    monkeypatch.setattr(baselines, "BASELINES_DIR", tmp_path / "published")
+    with pytest.raises(BadInput, match="published baselines not found at .*: this fpbench install is incomplete"):
+        published("erasablemask")
+
+
 def fake_run(method: str, success: dict[str, list[bool]]) -> RunResult:
     rows = [{"pair": f"p{i}", "source": f"s{i}", "target_face": "t", "target": target, "transform": transform,
              "kind": "impersonation", "similarity": 0.5, "threshold": 0.3, "success": ok}
