@@ -15,6 +15,12 @@ from fpbench.results.tables import build_table
 
 COLUMNS = ["paper", "table", "dataset", "processing", "surrogate", "row", "column", "metric", "value", "unit",
            "source", "notes"]
+#: what identifies one published value
+KEY = ["dataset", "processing", "surrogate", "row", "column", "metric"]
+#: every table transcribed into the CSVs
+PAPER_TABLES = [(paper, table) for paper, tables in
+                {"erasablemask": ["II", "III", "IV", "V", "VI"], "advcloak": ["1", "2"], "pmt": ["VI", "VII", "VIII"]}.items()
+                for table in tables]
 
 
 @pytest.mark.parametrize("paper", ["erasablemask", "advcloak", "pmt"])
@@ -22,14 +28,8 @@ def test_csvs_parse_with_source_and_units(paper):
     df = published(paper)
     assert list(df.columns) == COLUMNS and len(df) > 100
     assert set(df["unit"]) <= {"percent", "raw"} and (df["source"] != "").all()
-    assert not df.duplicated(["table", "dataset", "processing", "surrogate", "row", "column", "metric"]).any()
+    assert not df.duplicated(["table", *KEY]).any()
     assert df.loc[df["unit"] == "percent", "value"].between(0, 100).all()
-
-
-KEY = ["dataset", "processing", "surrogate", "row", "column", "metric"]
-PAPER_TABLES = [(paper, table) for paper, tables in
-                {"erasablemask": ["II", "III", "IV", "V", "VI"], "advcloak": ["1", "2"], "pmt": ["VI", "VII", "VIII"]}.items()
-                for table in tables]
 
 
 @pytest.fixture(scope="module")
