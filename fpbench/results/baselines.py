@@ -1,13 +1,15 @@
-"""Published numbers (``baselines/*.csv``) beside fpbench's own tables, with the paper they come from.
+"""Published numbers beside fpbench's own tables, with the paper they come from.
 
-Each CSV row is one published value: paper, table, dataset, processing (fpbench transform name, ``none``
-when the images were not processed), surrogate, row (the paper's method name), column (the paper's target
-name, or the kind of image for quality), metric (fpbench's metric names where one exists), value, unit,
-source and notes (where the text of the paper is inconsistent or ambiguous). ``published()`` loads them;
-``add_published()`` adds the rows of one paper table to a method x target ``Table``, under the column of
-the fpbench target with the same name (quality under ``protected`` / ``restored``, as fpbench shows it).
-The published values come from the papers' own models and data (their ArcFace is an IResNet-100, not
-fpbench's embedded fallback), so they frame a result; they do not replicate it.
+The CSVs ship as package data (``fpbench/results/published/*.csv``); the repository's
+``baselines/README.md`` says where each number was read and how it was checked. Each CSV row is one
+published value: paper, table, dataset, processing (fpbench transform name, ``none`` when the images were
+not processed), surrogate, row (the paper's method name), column (the paper's target name, or the kind of
+image for quality), metric (fpbench's metric names where one exists), value, unit, source and notes (where
+the text of the paper is inconsistent or ambiguous). ``published()`` loads them; ``add_published()`` adds
+the rows of one paper table to a method x target ``Table``, under the column of the fpbench target with the
+same name (quality under ``protected`` / ``restored``, as fpbench shows it). The published values come from
+the papers' own models and data (their ArcFace is an IResNet-100, not fpbench's embedded fallback), so they
+frame a result; they do not replicate it.
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ from ..errors import BadInput
 from ..metrics import Estimate
 from .tables import Table
 
-#: Where the CSVs live: ``baselines/`` at the root of the fpbench source tree.
-BASELINES_DIR = Path(__file__).resolve().parents[2] / "baselines"
+#: Where the CSVs live: package data beside this module, so an installed fpbench has them too.
+BASELINES_DIR = Path(__file__).resolve().parent / "published"
 
 #: fpbench method name -> the papers' name for it.
 METHOD_NAMES: dict[str, str] = {
@@ -57,7 +59,8 @@ def published(paper: str | None = None, table: str | None = None) -> pd.DataFram
 
 def available_papers() -> list[str]:
     if not BASELINES_DIR.is_dir():
-        raise BadInput(f"published baselines not found at {BASELINES_DIR}: they ship with the fpbench source tree")
+        raise BadInput(f"published baselines not found at {BASELINES_DIR}: this fpbench install is incomplete "
+                       "(reinstall fpbench)")
     return sorted(p.stem for p in BASELINES_DIR.glob("*.csv"))
 
 
