@@ -32,9 +32,14 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def cache_root() -> Path:
+    """Where the cache lives (``$FPBENCH_CACHE`` or ``~/.cache/fpbench``), without creating it."""
+    return Path(os.environ.get("FPBENCH_CACHE") or Path.home() / ".cache" / "fpbench").expanduser()
+
+
 def cache_dir() -> Path:
-    """The cache root (``$FPBENCH_CACHE`` or ``~/.cache/fpbench``); created on first use."""
-    root = Path(os.environ.get("FPBENCH_CACHE") or Path.home() / ".cache" / "fpbench").expanduser()
+    """The cache root (``cache_root()``); created on first use."""
+    root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
     return root
 
