@@ -43,6 +43,20 @@ def test_read_only_cache_is_one_line_naming_the_cache(fresh_cache, tmp_path, cap
     assert os.strerror(errno.EROFS) in line and str(fresh_cache) in line and "FPBENCH_CACHE" in line
 
 
+def test_a_cache_that_cannot_be_created_is_one_line_even_at_start_up(plugin_env, tmp_path):
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = {**plugin_env, "FPBENCH_CACHE": str(blocker / "cache")}
+    out = subprocess.run([sys.executable, "-m", "fpbench.cli.main", "list", "methods"], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 2
+    line = one_line(out.stderr)
+    assert str(blocker / "cache") in line and "FPBENCH_CACHE" in line
+
+
 def test_disk_full_on_out_is_one_line_naming_out(fresh_cache, tmp_path, capsys, monkeypatch):
     def disk_full(self, path, *args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as a failed write() reports it: no file name
@@ -52,7 +66,7 @@ def test_disk_full_on_out_is_one_line_naming_out(fresh_cache, tmp_path, capsys, 
     code, _, err = cli(capsys, ["run", "--method", "none", *TOY, "--out", str(out)])
     assert code == 2
     line = one_line(err)
-    assert os.strerror(errno.ENOSPC) in line and str(out) in line and "--out" in line and "disk is full" in line
+    assert os.strerror(errno.ENOSPC) in line and str(out) in line and "pass another --out" in line
 
 
 def test_a_corrupt_card_is_one_line_naming_it(tmp_path, capsys):
@@ -220,3 +234,14 @@ def test_a_bare_name_or_number_is_a_one_element_list(tmp_path):
     (cell,) = load_sweep(spec).specs
     assert cell.targets == ("toy-fr-a",) and cell.transforms == ("jpeg50",) and cell.seed == 3
     assert cell.method == "fgsm"
+
+
+def test_expression_states_must_be_finite():
+    import torch
+
+    from fpbench.methods.expression import warp_expression
+
+    states = torch.zeros(1, 5)
+    states[0, 2] = float("nan")
+    with pytest.raises(ValueError, match="finite"):
+        warp_expression(torch.rand(1, 3, 16, 16), states)

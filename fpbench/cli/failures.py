@@ -1,14 +1,14 @@
 """One-line messages for failures that are not ``FpbenchError``s: files the OS refuses (read-only, full,
-forbidden), JSON / YAML / Parquet files that do not parse, and bugs (``internal error``, exit 3).
+forbidden, not a folder), JSON / YAML / Parquet files that do not parse, and bugs (``internal error``, exit 3).
 
 A parse error does not know the file it came from, so the file is looked up in the traceback: the innermost
 frame holding a path with the format's suffix names it."""
 from __future__ import annotations
 
-import errno
 import io
 import json
 import os
+import socket
 import traceback
 from pathlib import Path
 from types import TracebackType
@@ -20,14 +20,6 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 
 DEBUG_VARIABLE = "FPBENCH_DEBUG"
-
-_OS_HINTS = {
-    errno.ENOSPC: "the disk is full; free space or write elsewhere",
-    errno.EDQUOT: "the disk quota is exhausted; free space or write elsewhere",
-    errno.EROFS: "the file system is read-only; write elsewhere",
-    errno.EACCES: "permission denied; write elsewhere or fix the permissions",
-    errno.EPERM: "operation not permitted; write elsewhere or fix the permissions",
-}
 
 _FORMATS = {  # module of the library's exception classes -> (format name, file suffixes)
     "yaml": ("YAML", (".yaml", ".yml")),
@@ -57,23 +49,25 @@ def describe(exc: BaseException, out: Path | None = None) -> tuple[int, str]:
 
 
 def _os_message(exc: OSError, out: Path | None) -> str:
-    reason = exc.strerror or _first_line(exc) or type(exc).__name__
-    hint = _OS_HINTS.get(exc.errno or 0)
-    path = exc.filename or _file_in_traceback(exc.__traceback__, None)
+    reason = exc.strerror or _first_line(exc)
+    if isinstance(exc, (ConnectionError, TimeoutError, socket.gaierror)):
+        return f"network error: {reason}"
+    named = exc.filename if isinstance(exc.filename, (str, bytes, os.PathLike)) else None
+    path = named or _file_in_traceback(exc.__traceback__, None)
     if path is None:
         places = f"the cache ({cache_root()}, set by FPBENCH_CACHE)" + (f" or --out {out}" if out else "")
-        return f"{reason} while writing {places}" + (f": {hint}" if hint else "")
-    where = _which_place(Path(os.fsdecode(path)), out)
+        return f"{reason} while using {places}"
     message = f"{reason}: {os.fsdecode(path)}"
-    if exc.filename2:
+    if isinstance(exc.filename2, (str, bytes, os.PathLike)):
         message += f" -> {os.fsdecode(exc.filename2)}"
-    return message + (f" ({where}; {hint})" if hint and where else f" ({hint})" if hint else "")
+    where = _which_place(Path(os.fsdecode(path)), out)
+    return f"{message} ({where})" if where else message
 
 
 def _which_place(path: Path, out: Path | None) -> str:
-    """Which setting chose ``path``: the cache (FPBENCH_CACHE) or the --out folder; '' for neither."""
-    for root, name in ((cache_root(), "in the cache; set FPBENCH_CACHE to another folder"),
-                       (out, "under --out; pass another --out")):
+    """Which setting chose ``path`` and how to change it; '' when neither the cache nor --out did."""
+    for root, name in ((cache_root(), "in the cache: set FPBENCH_CACHE to a writable folder with free space"),
+                       (out, "under --out: pass another --out")):
         if root is not None and _is_under(path, root):
             return name
     return ""

@@ -43,9 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = None
     try:
         with one_line_warnings():
+            args = build_parser().parse_args(argv)  # importing the commands reads the cache (user models)
             return int(args.handler(args) or 0)
     except FpbenchError as e:
         _error(str(e))

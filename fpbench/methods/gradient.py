@@ -10,6 +10,9 @@ The options combine (``--param momentum=1 --param diversity=0.5`` gives MI-DI-FG
 L2 in the canonical [0, 1] space. The default budget eps = 4/255 follows the ErasableMask paper's FGSM/PGD
 competitors (section V-A-3); AMT-GAN-style comparisons often use 8/255: pass ``--eps``.
 
+Parameters are checked when the attack is built (``PARAMS``, ``BUDGETS``): eps and alpha in [0, 1] for Linf
+and [0, 100] for L2, steps >= 1, diversity in [0, 1], momentum >= 0, ti_kernel 0 (off) or odd.
+
 White-box surrogates: ``--surrogate a,b,c``; without it, ``DEFAULT_SURROGATES`` (sface, mfn512,
 dlib-resnet29), so that the other embedded models stay black boxes.
 
