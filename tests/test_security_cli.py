@@ -77,6 +77,14 @@ def test_a_corrupt_card_is_one_line_naming_it(tmp_path, capsys):
     assert str(tmp_path / "card.json") in line and "not valid JSON" in line
 
 
+def test_a_binary_card_is_one_line_naming_it(tmp_path, capsys):
+    (tmp_path / "card.json").write_bytes(b"\xff\xfe\x00\x81 not text")
+    code, _, err = cli(capsys, ["table", str(tmp_path)])
+    assert code == 2
+    line = one_line(err)
+    assert str(tmp_path / "card.json") in line and "not UTF-8 text" in line
+
+
 def test_a_corrupt_parquet_is_one_line_naming_it(tmp_path, capsys):
     (tmp_path / "card.json").write_text("{}")
     (tmp_path / "scores.parquet").write_bytes(b"PAR1 this is not parquet")
@@ -146,7 +154,8 @@ def test_a_replaced_cache_entry_is_a_one_line_warning(fresh_cache, tmp_path, cap
         (["--param", "random_start=maybe"], "pgd parameter random_start must be true or false, got 'maybe'"),
         (["--param", "momentum=-1"], "pgd parameter momentum must be a finite number >= 0, got -1"),
         (["--eps", "1e9"], "pgd parameter eps must be a finite number in [0, 1], got 1000000000.0"),
-        (["--eps", "2", "--param", "norm=l2", "--alpha", "1e9"], "pgd parameter alpha must be a finite number in [0, 100]"),
+        (["--eps", "2", "--param", "norm=l2", "--alpha", "1e9"],
+         "pgd parameter alpha must be a finite number in [0, 100]"),
         (["--eps", "nan"], "argument --eps: not a finite number: 'nan'"),
         (["--eps", "inf"], "argument --eps: not a finite number: 'inf'"),
         (["--alpha=-inf"], "argument --alpha: not a finite number: '-inf'"),

@@ -1,5 +1,6 @@
 """One-line messages for failures that are not ``FpbenchError``s: files the OS refuses (read-only, full,
-forbidden, not a folder), JSON / YAML / Parquet files that do not parse, and bugs (``internal error``, exit 3).
+forbidden, not a folder), JSON / YAML / Parquet / non-UTF-8 files that do not parse (exit 2), and bugs
+(``internal error``, exit 3).
 
 A parse error does not know the file it came from, so the file is looked up in the traceback: the innermost
 frame holding a path with the format's suffix names it."""
@@ -40,6 +41,10 @@ def describe(exc: BaseException, out: Path | None = None) -> tuple[int, str]:
         where = _file_in_traceback(exc.__traceback__, (".json", ".jsonl"))
         return EXIT_BAD_INPUT, (f"{where or 'a JSON file'} is not valid JSON ({exc.msg} at line {exc.lineno} "
                                 f"column {exc.colno}); repair or delete it")
+    if isinstance(exc, UnicodeDecodeError):
+        where = _file_in_traceback(exc.__traceback__, None)
+        return EXIT_BAD_INPUT, (f"{where or 'a file'} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                                "repair or delete it")
     for module, (name, suffixes) in _FORMATS.items():
         if any(cls.__module__.split(".")[0] == module for cls in type(exc).__mro__):
             where = _file_in_traceback(exc.__traceback__, suffixes)
@@ -50,6 +55,8 @@ def describe(exc: BaseException, out: Path | None = None) -> tuple[int, str]:
 
 def _os_message(exc: OSError, out: Path | None) -> str:
     reason = exc.strerror or _first_line(exc)
+    if isinstance(exc, BrokenPipeError):
+        return "the output was closed before fpbench finished writing it (broken pipe)"
     if isinstance(exc, (ConnectionError, TimeoutError, socket.gaierror)):
         return f"network error: {reason}"
     named = exc.filename if isinstance(exc.filename, (str, bytes, os.PathLike)) else None
