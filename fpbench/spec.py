@@ -1,6 +1,8 @@
 """RunSpec: everything that defines one run, validated before any work starts, and its profiles."""
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -51,8 +53,13 @@ class RunSpec:
             if not 0 < far < 1:
                 raise BadInput(f"{name} must lie in (0, 1), got {far}")
         for key in ("eps", "steps", "alpha"):
-            if key in self.params and self.params[key] is not None and float(self.params[key]) < 0:
-                raise BadInput(f"--{key} must be >= 0, got {self.params[key]}")
+            value = self.params.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise BadInput(f"--{key} must be a finite number, got {value!r}")
+            if value < 0:
+                raise BadInput(f"--{key} must be >= 0, got {value}")
         if self.mask_l2 is not None and not (0 < float(self.mask_l2) < float("inf")):
             raise BadInput(f"--mask-l2 must be a finite number > 0, got {self.mask_l2}")
         check_device(self.device)

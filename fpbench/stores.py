@@ -1,19 +1,23 @@
 """Content-addressed caches of embeddings and images: computed once, reused by every later run.
 
-Both stores write one file per entry atomically, so an interrupted run leaves only complete entries and
-the next run picks up where it stopped. Hit and miss counts are kept so tests can prove a re-run does no
-work.
+Both stores write one file per entry atomically, with the sha256 of its bytes beside it (see
+``cache.checked_entry``), so an interrupted run leaves only complete entries and the next run picks up where
+it stopped. Every read verifies the checksum: an entry replaced or corrupted since it was written is deleted
+with a one-line ``CacheIntegrityWarning`` and computed again. Hit and miss counts are kept so tests can
+prove a re-run does no work.
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
-from .cache import atomic_path, subdir
-from .images import load_png, tensor_sha256, write_png
+from .cache import checked_entry, discard, read_checked, subdir
+from .errors import FpbenchError
+from .images import ImageError, from_uint8, read_image, tensor_sha256, write_png
 
 
 class EmbeddingStore:
@@ -26,6 +30,21 @@ class EmbeddingStore:
     def _path(self, image_hash: str) -> Path:
         return self.dir / f"{image_hash}.npy"
 
+    def _read(self, image_hash: str) -> np.ndarray | None:
+        """The cached embedding, or None when it is missing or fails verification (then it is deleted)."""
+        path = self._path(image_hash)
+        data = read_checked(path)
+        if data is None:
+            return None
+        try:
+            emb = np.load(io.BytesIO(data), allow_pickle=False)
+        except (ValueError, OSError, EOFError):
+            emb = None
+        if not isinstance(emb, np.ndarray) or emb.dtype != np.float32 or emb.ndim != 1:
+            discard(path, "is not a float32 embedding vector")
+            return None
+        return emb
+
     def embed(
         self,
         images: torch.Tensor,
@@ -35,16 +54,18 @@ class EmbeddingStore:
     ) -> np.ndarray:
         """Embeddings (N, D) of ``images``; only uncached images go through ``embed_fn``, in batches."""
         hashes = list(hashes) if hashes is not None else [tensor_sha256(x) for x in images]
-        todo = [i for i, h in enumerate(hashes) if not self._path(h).is_file()]
+        found = {h: self._read(h) for h in dict.fromkeys(hashes)}
+        todo = [i for i, h in enumerate(hashes) if found[h] is None]
         for start in range(0, len(todo), batch_size):
             idx = todo[start : start + batch_size]
             emb = embed_fn(images[idx]).detach().cpu().numpy().astype(np.float32)
             for i, e in zip(idx, emb):
-                with atomic_path(self._path(hashes[i])) as tmp:
+                with checked_entry(self._path(hashes[i])) as tmp:
                     with open(tmp, "wb") as f:
                         np.save(f, e)
+                found[hashes[i]] = e
             self.computed += len(idx)
-        return np.stack([np.load(self._path(h)) for h in hashes]) if hashes else np.zeros((0, 0), np.float32)
+        return np.stack([found[h] for h in hashes]) if hashes else np.zeros((0, 0), np.float32)
 
 
 class ImageStore:
@@ -57,11 +78,23 @@ class ImageStore:
         return self.dir / f"{key}.png"
 
     def has(self, key: str) -> bool:
-        return self.path(key).is_file()
+        """Whether a verified image is stored under ``key`` (a corrupt one is deleted: False)."""
+        return read_checked(self.path(key)) is not None
 
     def put(self, key: str, image: torch.Tensor) -> None:
-        with atomic_path(self.path(key)) as tmp:
+        with checked_entry(self.path(key)) as tmp:
             write_png(tmp, image)
 
     def get(self, keys: Sequence[str]) -> torch.Tensor:
-        return torch.stack([load_png(self.path(k)) for k in keys])
+        return torch.stack([self._load(k) for k in keys])
+
+    def _load(self, key: str) -> torch.Tensor:
+        path = self.path(key)
+        data = read_checked(path)
+        if data is not None:
+            try:
+                return from_uint8(read_image(io.BytesIO(data)))[0]
+            except ImageError:
+                discard(path, "is not a readable PNG")
+        raise FpbenchError(f"cache entry {path} is missing or was corrupt and has been deleted; run again to "
+                           "recompute it")

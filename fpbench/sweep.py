@@ -24,17 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
-
 from .cache import json_sha256
-from .cli.options import parse_value
 from .errors import BadInput
 from .pipeline.executors import Executor, SerialExecutor, Unit
 from .runner import Runner
 from .spec import RunSpec
-
-SWEEP_KEYS = {"name", "dataset", "goal", "targets", "transforms", "surrogates", "seeds", "methods", "profile",
-              "device", "batch_size", "far", "esr_far", "quality", "out", "table_metric"}
+from .sweepfile import read_sweep_file
 
 
 @dataclass
@@ -46,29 +41,22 @@ class Sweep:
 
 
 def load_sweep(path: Path, out: Path | None = None, device: str | None = None) -> Sweep:
-    if not path.is_file():
-        raise BadInput(f"sweep spec {path} does not exist")
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise BadInput(f"{path}: not valid YAML: {str(e).splitlines()[0]}") from None
-    unknown = set(doc) - SWEEP_KEYS
-    if unknown:
-        raise BadInput(f"{path}: unknown key(s) {sorted(unknown)}; valid: {sorted(SWEEP_KEYS)}")
-    if not doc.get("methods") or not doc.get("targets"):
-        raise BadInput(f"{path}: a sweep needs `methods` and `targets`")
+    """The sweep of a YAML spec, every cell validated (a wrong key or value: one line naming the file)."""
+    doc = read_sweep_file(path)
     common = {k: doc[k] for k in ("dataset", "goal", "profile", "batch_size", "far", "esr_far", "quality") if k in doc}
     specs = []
     for seed in doc.get("seeds", [0]):
         for entry in doc["methods"]:
-            entry = {"method": entry} if isinstance(entry, str) else dict(entry)
-            params = {k: parse_value(v) for k, v in (entry.get("params") or {}).items()}
-            specs.append(RunSpec(
+            spec = RunSpec(
                 method=entry["method"], targets=tuple(doc["targets"]),
                 transforms=tuple(entry.get("transforms", doc.get("transforms", ["identity"]))),
                 surrogates=tuple(entry.get("surrogates", doc.get("surrogates", []))),
-                params=params, seed=int(seed), device=device or doc.get("device", "cpu"), **common,
-            ).validate())
+                params=entry["params"], seed=seed, device=device or doc.get("device", "cpu"), **common,
+            )
+            try:
+                specs.append(spec.validate())
+            except BadInput as e:
+                raise BadInput(f"{path}: {e}") from None
     name = doc.get("name", path.stem)
     return Sweep(name, out or Path(doc.get("out", Path("runs") / name)), specs, doc.get("table_metric", "asr"))
 
@@ -104,8 +92,12 @@ def run_cell(spec: RunSpec, out: Path, progress: bool) -> None:
 
 
 def _finished(out: Path, spec: RunSpec) -> bool:
+    """Whether ``out`` holds a finished run of ``spec`` (an unreadable card is a cell to run again)."""
     for card_path in out.glob("*/card.json"):
-        card: dict[str, Any] = json.loads(card_path.read_text())
-        if card.get("spec") == spec.to_dict():
+        try:
+            card: dict[str, Any] = json.loads(card_path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(card, dict) and card.get("spec") == spec.to_dict():
             return True
     return False

@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import argparse
+import math
 from fractions import Fraction
 from typing import Any
 
 
 def number(text: str) -> float:
-    """A float that may be written as a fraction (``8/255``)."""
+    """A finite float that may be written as a fraction (``8/255``); nan and inf are refused."""
     try:
-        return float(Fraction(text)) if "/" in text else float(text)
-    except (ValueError, ZeroDivisionError):
+        value = float(Fraction(text)) if "/" in text else float(text)
+    except (ValueError, ZeroDivisionError, OverflowError):
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
 
 
 def non_negative(text: str) -> float:

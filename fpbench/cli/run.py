@@ -21,9 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", dest="targets", action="append", required=True,
                    help="face recognition target; repeat for several (see `fpbench list targets`)")
     p.add_argument("--dataset", default="mini", help="dataset (default: mini, the embedded set)")
-    p.add_argument("--transform", dest="transforms", action="append",
-                   help="processing between protection and recognition, e.g. jpeg50; repeat for several")
-    p.add_argument("--channel", action="store_true", help=f"evaluate the full channel: {', '.join(DEFAULT_CHANNEL)}")
+    channel = p.add_mutually_exclusive_group()
+    channel.add_argument("--transform", dest="transforms", action="append",
+                         help="processing between protection and recognition, e.g. jpeg50; repeat for several")
+    channel.add_argument("--channel", action="store_true",
+                         help=f"evaluate the full channel: {', '.join(DEFAULT_CHANNEL)} (instead of --transform)")
     p.add_argument("--goal", choices=GOALS, default="",
                    help="impersonate (match a target person) or dodge (no longer match oneself); default: the "
                         "protocol's (verify: impersonate; identify and authorise: dodge)")

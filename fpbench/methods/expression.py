@@ -71,6 +71,8 @@ def expression_field(states: torch.Tensor, size: int) -> torch.Tensor:
     """Sampling offsets (N, S, S, 2) in ``grid_sample`` units for states (N, d)."""
     if states.ndim != 2 or states.shape[1] != len(ACTION_UNITS):
         raise ValueError(f"states must be (N, {len(ACTION_UNITS)}) for units {ACTION_UNITS}, got {tuple(states.shape)}")
+    if not torch.isfinite(states).all():
+        raise ValueError("expression states must be finite numbers")
     basis = unit_fields(size).to(states)
     return torch.einsum("nd,dhwc->nhwc", states, basis)
 

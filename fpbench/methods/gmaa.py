@@ -42,6 +42,7 @@ from . import METHODS
 from .base import DEFAULT_SURROGATES, Method, ProtectContext
 from .expression import ACTION_UNITS, EVAL_STATES, expression_grid, sample_states, warp_expression
 from .gradient import embedding_loss, input_diversity
+from .params import Choice, Integer, Param, PathParam, Real, check_params
 
 #: Settings each profile fills in for the parameters left unset.
 PROFILES: dict[str, dict[str, Any]] = {
@@ -75,6 +76,14 @@ DEPARTURES = (
 )
 
 
+#: Every parameter's type and range (eps and alpha: Linf budgets in the canonical [0, 1] range).
+PARAMS: dict[str, Param] = dict(
+    eps=Real(0, 1), steps=Integer(1), alpha=Real(0, 1, optional=True), copies=Integer(1), momentum=Real(0),
+    diversity=Real(0, 1), noise_prob=Real(0, 1), noise_std=Real(0, 1), expression_strength=Real(0),
+    target_views=Integer(1), extra_targets=PathParam(optional=True),
+)
+
+
 class GMAA(Method):
     """GMAA approximation: impersonation over a target set and an expression manifold (Linf 8/255, mini profile)"""
 
@@ -88,15 +97,10 @@ class GMAA(Method):
     )
 
     def __init__(self, **params: Any) -> None:
-        merged = self.merge_params(params)
-        if merged["profile"] not in PROFILES:
-            raise BadInput(f"unknown gmaa profile {merged['profile']!r}; available: {', '.join(PROFILES)}")
+        merged = check_params(self.name, self.merge_params(params), {"profile": Choice(tuple(PROFILES))})
         for key, value in PROFILES[merged["profile"]].items():
             merged[key] = value if merged[key] is None else merged[key]
-        merged["steps"], merged["copies"], merged["target_views"] = (
-            int(merged["steps"]), int(merged["copies"]), int(merged["target_views"]))
-        if merged["copies"] < 1 or merged["target_views"] < 1:
-            raise BadInput("gmaa needs copies >= 1 and target_views >= 1")
+        merged = check_params(self.name, merged, PARAMS)
         if merged["alpha"] is None:
             merged["alpha"] = merged["eps"] / merged["steps"] * 2.5 if merged["steps"] > 1 else merged["eps"]
         self.extra_targets = load_target_set(merged["extra_targets"]) if merged["extra_targets"] else None

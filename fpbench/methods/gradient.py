@@ -10,6 +10,9 @@ The options combine (``--param momentum=1 --param diversity=0.5`` gives MI-DI-FG
 L2 in the canonical [0, 1] space. The default budget eps = 4/255 follows the ErasableMask paper's FGSM/PGD
 competitors (section V-A-3); AMT-GAN-style comparisons often use 8/255: pass ``--eps``.
 
+Parameters are checked when the attack is built (``PARAMS``, ``BUDGETS``): eps and alpha in [0, 1] for Linf
+and [0, 100] for L2, steps >= 1, diversity in [0, 1], momentum >= 0, ti_kernel 0 (off) or odd.
+
 White-box surrogates: ``--surrogate a,b,c``; without it, ``DEFAULT_SURROGATES`` (sface, mfn512,
 dlib-resnet29), so that the other embedded models stay black boxes.
 
@@ -23,9 +26,26 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
+from ..errors import BadInput
 from ..zoo.model import FaceModel
 from . import METHODS
 from .base import DEFAULT_SURROGATES, Method, ProtectContext
+from .params import Choice, Flag, Integer, Param, Real, check_params
+
+NORMS = ("linf", "l2")
+
+#: Largest L2 budget accepted: far beyond any published one (a few units), and still finite work.
+L2_BUDGET_MAX = 100.0
+
+#: The attack's parameters; eps and alpha are budgets whose range depends on the norm (``BUDGETS``).
+PARAMS: dict[str, Param] = dict(
+    norm=Choice(NORMS), steps=Integer(1), random_start=Flag(), momentum=Real(0), diversity=Real(0, 1),
+    ti_kernel=Integer(0),
+)
+BUDGETS: dict[str, dict[str, Param]] = {
+    "linf": dict(eps=Real(0, 1), alpha=Real(0, 1, optional=True)),
+    "l2": dict(eps=Real(0, L2_BUDGET_MAX), alpha=Real(0, L2_BUDGET_MAX, optional=True)),
+}
 
 
 def embedding_loss(
@@ -69,7 +89,11 @@ class IterativeAttack(Method):
     )
 
     def __init__(self, **params: Any) -> None:
-        merged = self.merge_params(params)
+        merged = check_params(self.name, self.merge_params(params), PARAMS)
+        merged = check_params(self.name, merged, BUDGETS[merged["norm"]])
+        if merged["ti_kernel"] % 2 == 0 and merged["ti_kernel"]:
+            raise BadInput(f"{self.name} parameter ti_kernel must be 0 (off) or an odd kernel size, "
+                           f"got {merged['ti_kernel']}")
         if merged["alpha"] is None:
             merged["alpha"] = merged["eps"] / merged["steps"] * 2.5 if merged["steps"] > 1 else merged["eps"]
         super().__init__(**merged)
@@ -85,8 +109,6 @@ class IterativeAttack(Method):
         x = x.to(ctx.device)
         surrogates = list(ctx.surrogates)
         if not surrogates:
-            from ..errors import BadInput
-
             raise BadInput(f"{self.name} needs at least one surrogate model (--surrogate NAME[,NAME...])")
         with torch.no_grad():
             ref = ctx.target_images.to(ctx.device) if ctx.goal == "impersonate" else x

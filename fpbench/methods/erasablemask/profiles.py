@@ -88,8 +88,9 @@ class Profile:
 
     def scaled(self, factor: float) -> "Profile":
         """The same profile with every stage length multiplied by ``factor`` (> 0)."""
-        if factor <= 0:
-            raise BadInput(f"--steps-scale must be > 0, got {factor}")
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not math.isfinite(factor) \
+                or factor <= 0:
+            raise BadInput(f"--steps-scale (parameter steps_scale) must be a finite number > 0, got {factor!r}")
         if factor == 1:
             return self
         if self.stage_steps is not None:
@@ -159,7 +160,7 @@ INTERPRETATIONS = [
 
 
 def get_profile(name: str, steps_scale: float = 1.0) -> Profile:
-    if name not in PROFILES:
+    if not isinstance(name, str) or name not in PROFILES:
         raise BadInput(f"unknown erasablemask profile {name!r}; available: {', '.join(PROFILES)}")
     return PROFILES[name].scaled(steps_scale)
 
