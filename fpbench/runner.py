@@ -21,7 +21,7 @@ from .data import DATASETS, load_dataset
 from .errors import BadInput
 from .methods import METHODS, Method
 from .pipeline.card import build_card
-from .pipeline.executors import Executor, SerialExecutor
+from .pipeline.executors import Executor, SerialExecutor, run_lock
 from .pipeline.fit import run_fit
 from .pipeline.protect import run_protect
 from .pipeline.quality import run_quality
@@ -89,7 +89,8 @@ class Runner:
         from .results import RunResult
 
         threads = set_threads(self.threads)
-        with self.progress:
+        # two identical runs on one cache: the second waits for the first, then re-uses all its work
+        with run_lock(f"run-{json_sha256(self.spec.to_dict())}"), self.progress:
             t0 = time.perf_counter()
             state = self.load_state(threads)
             state.work.stage_seconds["load"] = round(time.perf_counter() - t0, 3)
