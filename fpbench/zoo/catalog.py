@@ -99,7 +99,8 @@ def load(name: str, device: str | torch.device = "cpu") -> FaceModel:
     entry = ZOO.get(name)
     path = weights_path(name)
     if not path.is_file():
-        raise MissingWeights(f"weights for {name!r} are not in the cache; run `fpbench zoo fetch {name}`")
+        how = f"fpbench zoo fetch {name}" if entry.package_file else f"fpbench zoo add {name} --weights FILE"
+        raise MissingWeights(f"weights for {name!r} are not in the cache; run `{how}`")
     pinned = entry.cfg.weights_sha256
     verified = read_verified(path, pinned, repairable=entry.package_file is not None)
     if verified is None:  # an embedded model's cached file was bad and has been deleted: convert it again
