@@ -2,6 +2,7 @@
 weights are refused, and each file version is hashed once per process."""
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import shutil
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+import fpbench
 from fpbench.errors import BadInput
 from fpbench.zoo import ZOO, fetch, load
 from fpbench.zoo import integrity
@@ -116,3 +118,14 @@ def test_each_file_version_is_hashed_once(user_cache, tmp_path, monkeypatch) -> 
     load("mine")
     load("mine")
     assert hashed == [1]
+
+
+def test_every_torch_load_is_weights_only() -> None:
+    unsafe = []
+    for path in Path(fpbench.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "torch.load":
+                kw = {k.arg: k.value for k in node.keywords}
+                if not (isinstance(kw.get("weights_only"), ast.Constant) and kw["weights_only"].value is True):
+                    unsafe.append(f"{path.name}:{node.lineno}")
+    assert unsafe == []
