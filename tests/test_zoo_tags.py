@@ -52,6 +52,8 @@ def test_tag_of_an_embedded_model_gets_its_architecture_and_input(user_cache, tm
         add_weights("mfn512", path, arch="mobilefacenet512")
     with pytest.raises(BadInput, match="'nothere' is not a zoo model, so it has no tags"):
         add_weights("nothere.mine", path)
+    with pytest.raises(BadInput, match="one '.' before a tag"):
+        add_weights("mfn512.mine.again", path)
 
 
 def test_derived_weights_are_a_tag_refused_when_changed(user_cache, tmp_path) -> None:

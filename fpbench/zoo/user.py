@@ -34,7 +34,8 @@ WRAPPER_KEYS = ("state_dict", "state_dict_backbone", "model")
 #: Key prefixes added by DataParallel / training wrappers.
 WRAPPER_PREFIXES = ("module.", "backbone.")
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: ``name`` or ``name.tag``, at most 64 characters.
+_NAME = re.compile(r"^(?=.{1,64}$)[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9][A-Za-z0-9_-]*)?$")
 
 
 def index_path() -> Path:
@@ -192,7 +193,8 @@ def _store(name: str, sd: dict[str, torch.Tensor], record: dict[str, Any]) -> Zo
 
 def _candidate_archs(name: str, arch: str | None) -> tuple[Architecture, ...]:
     if not _NAME.match(name):
-        raise BadInput(f"invalid model name {name!r}: use letters, digits, '_', '-', '.' (at most 64)")
+        raise BadInput(f"invalid model name {name!r}: use letters, digits, '_', '-' and one '.' before a tag "
+                       "(at most 64 characters)")
     if name in ZOO and ZOO.get(name).package_file is not None:
         raise BadInput(f"{name!r} is an embedded zoo model; add your weights under another name")
     base, tag = split_name(name)
