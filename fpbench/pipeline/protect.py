@@ -19,10 +19,9 @@ from ..cache import json_sha256, subdir
 from ..errors import BadInput
 from ..images import tensor_sha256
 from ..methods import ProtectContext
-from ..protocols.base import Item
 from ..stores import ImageStore
 from .executors import Executor, Unit
-from .state import RunState
+from .state import Item, RunState
 from .work import chunk_seed, chunks, seeded
 
 
