@@ -19,10 +19,16 @@ from fpbench.serve import contract_class, make_server
 from fpbench.serve.base import Scorer
 from fpbench.spec import RunSpec
 from fpbench.targets import make_target
+from fpbench.targets.api import ADAPTERS
 
 CREDENTIALS = {"FACEPP_API_KEY": "planted-facepp-key-5c1e", "FACEPP_API_SECRET": "planted-facepp-secret-77aa",
-               "TENCENTCLOUD_SECRET_ID": "planted-tencent-id-0b9d", "TENCENTCLOUD_SECRET_KEY": "planted-tencent-key-e4f2"}
-URL_VARS = {"facepp": "FPBENCH_FACEPP_URL", "tencent": "FPBENCH_TENCENT_URL"}
+               "TENCENTCLOUD_SECRET_ID": "planted-tencent-id-0b9d", "TENCENTCLOUD_SECRET_KEY": "planted-tencent-key-e4f2",
+               "ALIBABA_CLOUD_ACCESS_KEY_ID": "planted-aliyun-id-2a7c",
+               "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "planted-aliyun-secret-9e01",
+               "BAIDU_API_KEY": "planted-baidu-key-41f0", "BAIDU_SECRET_KEY": "planted-baidu-secret-c3d8",
+               "AZURE_FACE_KEY": "planted-azure-key-66b2",
+               "AWS_ACCESS_KEY_ID": "AKIDPLANTED7F3E", "AWS_SECRET_ACCESS_KEY": "planted-aws-secret-0d5a"}
+URL_VARS = {name: cls.url_var for name, cls in ADAPTERS.items()}
 FAST = "qps=200,backoff=0.01,timeout=5"  # loopback: no pacing, short backoff
 N_PAIRS = 22  # the mini set's impersonation pairs
 
@@ -41,6 +47,10 @@ def cache(mini, embedded, tmp_path_factory):
         mp.setenv("FPBENCH_CACHE", str(root))
         for k, v in CREDENTIALS.items():
             mp.setenv(k, v)
+        for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+            mp.delenv(k, raising=False)
+        mp.setenv("AWS_CONFIG_FILE", str(root / "no-aws-config"))
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(root / "no-aws-credentials"))
         yield root
 
 
@@ -214,3 +224,43 @@ def test_a_timeout_is_retried(cache, serve, tmp_path):
     log = api_card(result, "tencent")["requests"]["log"]
     assert server.stats["fault:timeout"] > 0 and rows(result, "tencent")["similarity"].notna().all()
     assert sum(row["code"] == "timeout" for row in log) == server.stats["fault:timeout"]
+
+
+VENDORS = [("aliyun", "aliyun"), ("aliyun", "aliyun:signature=v3"), ("baidu", "baidu"), ("azure", "azure"),
+           ("rekognition", "rekognition")]
+WRONG = {"aliyun": ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "SignatureDoesNotMatch"),
+         "baidu": ("BAIDU_SECRET_KEY", "invalid_client"), "azure": ("AZURE_FACE_KEY", "HTTP 401"),
+         "rekognition": ("AWS_SECRET_ACCESS_KEY", "InvalidSignatureException")}
+
+
+def needs(vendor: str) -> None:
+    if vendor == "rekognition":
+        pytest.importorskip("boto3", reason="rekognition needs the optional extra fpbench[aws] (boto3), not installed")
+
+
+@pytest.mark.parametrize("vendor,target", VENDORS)
+def test_every_vendor_decides_as_the_wrapped_model_through_faults(cache, serve, local_cosines, tmp_path, vendor, target):
+    needs(vendor)
+    server = serve(vendor, "429:0.15,500:0.05", seed=4)
+    name = target.partition(":")[0]
+    result = run(tmp_path, f"{target}{',' if ':' in target else ':'}{FAST},retries=8")
+    r, summary = rows(result, name), api_card(result, name)["requests"]["summary"]
+    assert len(r) == N_PAIRS and r["similarity"].notna().all()
+    assert (r["success"] == (local_cosines > server.scorer.tau)).all()
+    faults = server.stats["fault:429"] + server.stats["fault:500"]
+    assert faults > 0 and summary["retried"] == faults and summary["failed"] == 0
+
+
+@pytest.mark.parametrize("vendor", sorted(WRONG))
+def test_every_vendor_stops_on_a_wrong_key_in_one_line(cache, serve, monkeypatch, capsys, tmp_path, vendor):
+    from fpbench.cli.main import main
+
+    needs(vendor)
+    variable, code = WRONG[vendor]
+    server = serve(vendor)
+    monkeypatch.setenv(variable, "not-the-key")
+    rc = main(["run", "--method", "pgd", "--target", f"{vendor}:{FAST}", "--surrogate", "mobilefacenet", "--eps",
+               str(8 / 255), "--steps", "2", "--far", "0.001", "--no-quality", "--quiet", "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and code in err and "not-the-key" not in err, err
+    assert server.stats["requests"] == 1

@@ -10,7 +10,8 @@ from ..errors import BadInput
 from .base import Contract, Faults, MockServer, Scorer
 
 #: vendor -> "module:Contract"
-CONTRACTS = {"facepp": "facepp:FacePPContract", "tencent": "tencent:TencentContract"}
+CONTRACTS = {"facepp": "facepp:FacePPContract", "tencent": "tencent:TencentContract", "aliyun": "aliyun:AliyunContract",
+             "rekognition": "rekognition:RekognitionContract", "azure": "azure:AzureContract", "baidu": "baidu:BaiduContract"}
 
 
 def contract_class(vendor: str) -> type[Contract]:

@@ -111,10 +111,13 @@ class Scorer:
             return from_uint8(np.asarray(im))
 
     @torch.no_grad()
-    def cosine(self, a: bytes, b: bytes) -> float:
-        x = torch.cat([self.decode(a), self.decode(b)])
+    def embed(self, *images: bytes) -> torch.Tensor:
+        x = torch.cat([self.decode(data) for data in images])
         with self.lock:
-            e = self.model(x)
+            return self.model(x)
+
+    def cosine(self, a: bytes, b: bytes) -> float:
+        e = self.embed(a, b)
         return float((e[0] * e[1]).sum())
 
     def scaled(self, cosine: float, thresholds: list[float], top: float) -> float:

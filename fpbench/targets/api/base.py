@@ -87,6 +87,8 @@ class ApiTarget(PairTarget):
         self.credentials = self.read_credentials()
         self.secrets: list[str] = [v for v in self.credentials.values() if v]
         self.url = (os.environ.get(self.url_var) or self.default_url).rstrip("/")
+        if not self.url:
+            raise BadInput(f"target {self.name}: set the environment variable {self.url_var} to your {self.vendor} endpoint")
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BadInput(f"{self.url_var}={self.url!r} is not an http(s) URL")
@@ -213,15 +215,7 @@ class ApiTarget(PairTarget):
 
     def http(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One HTTP exchange: budget check, rate limit, timeout, and a request-log row (no secrets, no bytes)."""
-        if self.max_requests is not None and self.counts["sent"] >= self.max_requests:
-            raise BudgetExhausted(f"target {self.name}: request budget max_requests={self.max_requests} used up; "
-                                  "scored pairs are cached: re-run with a larger max_requests to finish")
-        self.bucket.acquire()
-        self.counts["sent"] += 1
-        row: dict[str, Any] = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-                               "vendor": self.name, "request_id": "", "latency_ms": None, "status": None,
-                               "retry": self._attempt, "code": ""}
-        self.request_log.append(row)
+        row = self.begin_request()
         t0 = time.perf_counter()
         try:
             resp = self.session.request(method, url, timeout=self.timeout, **kwargs)
@@ -231,6 +225,19 @@ class ApiTarget(PairTarget):
         row["request_id"] = self.scrub(resp.headers.get("x-request-id") or resp.headers.get("x-amzn-RequestId") or
                                        resp.headers.get("apim-request-id") or "")
         return resp
+
+    def begin_request(self) -> dict[str, Any]:
+        """Check the budget, wait for the rate limiter, count the request and open its log row."""
+        if self.max_requests is not None and self.counts["sent"] >= self.max_requests:
+            raise BudgetExhausted(f"target {self.name}: request budget max_requests={self.max_requests} used up; "
+                                  "scored pairs are cached: re-run with a larger max_requests to finish")
+        self.bucket.acquire()
+        self.counts["sent"] += 1
+        row: dict[str, Any] = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                               "vendor": self.name, "request_id": "", "latency_ms": None, "status": None,
+                               "retry": self._attempt, "code": ""}
+        self.request_log.append(row)
+        return row
 
     def scrub(self, text: str) -> str:
         """``text`` with every credential value (and token) replaced by ``***``."""
