@@ -264,3 +264,13 @@ def test_every_vendor_stops_on_a_wrong_key_in_one_line(cache, serve, monkeypatch
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1 and code in err and "not-the-key" not in err, err
     assert server.stats["requests"] == 1
+
+
+def test_thresholds_the_service_returns_are_recorded_and_a_change_is_a_warning(cache, serve, tmp_path):
+    server = serve("facepp")
+    server.contract.thresholds = [62.0, 71.8, 76.5]  # the service moved its FAR 1e-3 threshold
+    result = run(tmp_path, f"facepp:{FAST}")
+    card = api_card(result, "facepp")
+    assert card["returned_thresholds"]["0.001"] == [62.0] and (rows(result, "facepp")["threshold"] == 65.3).all()
+    assert any("returned threshold 62 at FAR 0.001" in w for w in result.card["warnings"])
+    assert all(len(row["sent"]) == 2 for row in card["requests"]["log"])

@@ -54,7 +54,7 @@ class FacePPContract(Contract):
 
     def scored(self, req: Request, score: float) -> Response:
         return Response.json(200, {"request_id": uuid.uuid4().hex, "time_used": 3, "confidence": round(score, 3),
-                                   "thresholds": THRESHOLDS, "image_id1": "a", "image_id2": "b",
+                                   "thresholds": dict(zip(THRESHOLDS, self.thresholds)), "image_id1": "a", "image_id2": "b",
                                    "faces1": [{"face_token": "t1"}], "faces2": [{"face_token": "t2"}]})
 
     def no_face(self, req: Request) -> Response:

@@ -175,7 +175,7 @@ class ApiTarget(PairTarget):
                 reply = Reply("retry", code="connection-error")
             if self.request_log:
                 self.request_log[-1].update(code=reply.code or reply.kind, request_id=reply.request_id
-                                            or self.request_log[-1]["request_id"])
+                                            or self.request_log[-1]["request_id"], sent=[a.sha256, b.sha256])
             if reply.kind in ("ok", "no-face"):
                 return self._entry(reply, a, b)
             if reply.kind == "fatal":
