@@ -7,7 +7,7 @@ import uuid
 
 from PIL import Image
 
-from .base import Contract, Refused, Request, Response
+from .base import Contract, Request, Response
 
 
 class AzureContract(Contract):
