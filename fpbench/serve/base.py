@@ -241,9 +241,12 @@ class Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._send(Response(413, b"413 Request Entity Too Large", {"Content-Type": "text/plain"}))
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            self._send(Response(413 if length > MAX_BODY else 400, b"bad Content-Length", {"Content-Type": "text/plain"}))
             return
         body = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
