@@ -86,7 +86,8 @@ def test_card_has_provenance_and_scores_have_columns(fresh_cache, tmp_path):
     assert "calibrated on this run's dataset" in tau["source"] and tau["n_impostor"] > 0
     assert set(card["stage_seconds"]) >= {"load", "protect", "embed"}
     loaded = RunResult.load(result.path)
-    assert list(loaded.scores.columns) == ["pair", "source", "target_face", "target", "transform", "kind",
+    assert list(loaded.scores.columns) == ["pair", "source", "target_face", "target", "transform", "clean_file",
+                                           "protected_file", "reference_file", "restored_file", "kind",
                                            "similarity", "threshold", "success"]
     s = loaded.scores
     assert ((s["similarity"] > s["threshold"]) == s["success"]).all()
