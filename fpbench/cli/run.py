@@ -10,18 +10,18 @@ from rich.markup import escape
 from ..runner import Runner
 from ..spec import GOALS, PROFILES, RunSpec
 from ..transforms import DEFAULT_CHANNEL
-from .options import comma_list, key_value, non_negative, number, positive_int
+from .options import DefaultsHelp, comma_list, key_value, non_negative, number, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="protect a dataset with a method and measure it against targets",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                       formatter_class=DefaultsHelp,
                        description="Protect the dataset's test faces with METHOD and report ASR/PSR (and ESR for "
                                    "reversible methods) per target and transform, with 95% bootstrap CIs.")
     p.add_argument("--method", required=True, help="protection method (see `fpbench list methods`)")
     p.add_argument("--target", dest="targets", type=comma_list, action="append", required=True,
                    help="face recognition target(s): a,b or repeat the option (see `fpbench list targets`)")
-    p.add_argument("--dataset", default="mini", help="dataset (mini: the embedded set)")
+    p.add_argument("--dataset", default="mini", help="dataset; mini is the embedded set (see `fpbench list datasets`)")
     channel = p.add_mutually_exclusive_group()
     channel.add_argument("--transform", dest="transforms", type=comma_list, action="append",
                          help="processing between protection and recognition, e.g. jpeg50; a,b or repeat "
@@ -29,9 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     channel.add_argument("--channel", action="store_true",
                          help=f"evaluate the full channel: {', '.join(DEFAULT_CHANNEL)} (instead of --transform)")
     p.add_argument("--goal", choices=GOALS, default="",
-                   help="impersonate (match a target person) or dodge (no longer match oneself); empty: the "
+                   help="impersonate (match a target person) or dodge (no longer match oneself); default: the "
                         "protocol's (verify: impersonate; identify and authorise: dodge)")
-    p.add_argument("--protocol", default="", help="verify (1:1), identify (1:N top-k) or authorise (PMT); empty: "
+    p.add_argument("--protocol", default="", help="verify (1:1), identify (1:N top-k) or authorise (PMT); default: "
                                                   "the one the dataset's manifest names, else verify")
     p.add_argument("--authorised", type=comma_list, default=[],
                    help="authorise protocol: the target(s) the face's owner allows, a,b")

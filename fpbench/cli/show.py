@@ -14,14 +14,14 @@ from ..data.sheet import pair_sheet
 from ..errors import BadInput
 from ..results import RunResult
 from ..results.files import resolve
-from .options import positive_int
+from .options import DefaultsHelp, positive_int
 
 MAIN_KINDS = ("impersonation", "dodging")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("show", help="a run's faces side by side with their scores; export its protected images",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsHelp)
     p.add_argument("run", type=Path, help="a run directory (with card.json and scores.parquet)")
     p.add_argument("--pairs", type=positive_int, default=8, help="how many pairs the sheet shows (the first ones)")
     p.add_argument("--transform", default="identity", help="the transform whose scores are shown")

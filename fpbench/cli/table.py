@@ -11,11 +11,12 @@ from ..metrics.registry import METRICS, parse_metrics
 from ..results import RunResult, default_metrics, load_runs
 from ..results.baselines import add_published
 from ..results.tables import AGGREGATES, AXES, FORMATS, build_table, holdings, notes, render
+from .options import DefaultsHelp
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("table", help="aggregate run directories into a table (rich, csv, markdown, latex)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                       formatter_class=DefaultsHelp,
                        description="One row per method (and per transform when the runs have several: nothing is "
                                    "averaged unless --aggregate says so), one column per target. LaTeX needs "
                                    "\\usepackage{booktabs,graphicx}; it bolds the best and underlines the second best "
