@@ -43,8 +43,10 @@ def run_quality(state: RunState, protected: Protected) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def quality_sets(state: RunState, protected: Protected) -> Iterator[tuple[str, torch.Tensor, torch.Tensor, tuple[str, str],
-                                                                          tuple[list[str], list[str]]]]:
+QualitySet = tuple[str, torch.Tensor, torch.Tensor, tuple[str, str], tuple[list[str], list[str]]]
+
+
+def quality_sets(state: RunState, protected: Protected) -> Iterator[QualitySet]:
     """(set name, images, reference images, (what the images are, what the reference is), (their files))."""
     from ..results.files import cache_relative, record_file
 

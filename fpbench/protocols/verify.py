@@ -113,7 +113,8 @@ class Verify(Protocol):
                 rec_files: dict[str, list[str]] = {}  # kind -> restored file per pair
                 if reversible:
                     store = restored_store(state, protected)
-                    rec_files = {kind: [cache_relative(store.path(k)) for k in restored_keys(protected, chunk, transform.name, wrong)]
+                    rec_files = {kind: [cache_relative(store.path(k))
+                                        for k in restored_keys(protected, chunk, transform.name, wrong)]
                                  for kind, wrong in (("erasion", False), ("erasion-wrong-key", True))}
                     rec = {"erasion": restored(state, protected, chunk, x_t, transform),
                            "erasion-wrong-key": restored(state, protected, chunk, x_t, transform, wrong_key=True)}

@@ -2,7 +2,8 @@
 
 A run directory holds ``card.json`` (spec and provenance, schema in ``card.py``), ``scores.parquet`` (one row
 per protected image, target, transform and kind; the columns a metric reads are in
-``fpbench.metrics.registry``) and ``quality.parquet``. A run is written to the cache first
+``fpbench.metrics.registry``; verify runs also name each row's image files, see ``files.py``) and
+``quality.parquet`` (per image, with its ``file`` and ``reference_file``). A run is written to the cache first
 (``$FPBENCH_CACHE/runs/<name>/``) and then copied to its run dir, so a full disk there loses no scores.
 """
 from __future__ import annotations

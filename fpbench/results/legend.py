@@ -35,7 +35,8 @@ def protocol_notes(card: dict[str, Any]) -> list[str]:
         counts = {(e.get("n_genuine"), e.get("n_impostor")) for e in own.values()}
         sizes = "; ".join(f"{g} genuine, {i} impostor pairs" for g, i in sorted(counts, key=str))
         lines.append(f"thresholds of {', '.join(own)} were calibrated on {dataset}, the very faces this run evaluates "
-                     f"({sizes}): optimistic; `fpbench calibrate --model MODEL --dataset LARGER_SET` gives independent ones")
+                     f"({sizes}): optimistic; `fpbench calibrate --model MODEL --dataset LARGER_SET` gives "
+                     "independent ones")
     self_refs = lambda refs: (refs.get("the clean source itself", 0), sum(refs.values())) if refs else (0, 0)
     compared = proto.get("compared_with") or {}
     if spec.get("goal") == "dodge":

@@ -141,7 +141,7 @@ def context(runs: Sequence[RunResult]) -> str:
     spec = lambda r: r.card.get("spec") or {}
     dataset = values(lambda r: (r.card.get("dataset") or {}).get("name"))
     setting = values(lambda r: f"{protocol(r)} ({spec(r)['goal']})" if spec(r).get("goal") else protocol(r))
-    fars = values(lambda r: format_value(spec(r).get("far")) if protocol(r) != "identify" and spec(r).get("far") else None)
+    fars = values(lambda r: format_value(spec(r)["far"]) if protocol(r) != "identify" and spec(r).get("far") else None)
     n = values(lambda r: (r.card.get("dataset") or {}).get("pairs"))
     parts = [dataset, setting, f"FAR {fars}" if fars else "", f"n = {n} protected faces" if n else ""]
     return "; ".join(p for p in parts if p)
