@@ -102,11 +102,13 @@ def layouts() -> dict[str, str]:
         "quality-ci": render(build_table([quality], ["l1", "mse", "psnr", "ssim", "lpips"]), "latex", ci=True),
         "run-view": wide_runs[0].to_latex(ci=True),
         "wide": render(build_table(wide_runs, ["asr", "esr"]), "latex", ci=True, wide=True),
+        "transform-rows": render(build_table([fake("pgd", {t: [True, False] for t in TARGETS},
+                                                   transforms=("identity", "jpeg50"))], ["asr"]), "latex", ci=True),
     }
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed (texlive-latex-base)")
-@pytest.mark.parametrize("name", ["table2", "table2-ci", "quality-ci", "run-view", "wide"])
+@pytest.mark.parametrize("name", ["table2", "table2-ci", "quality-ci", "run-view", "wide", "transform-rows"])
 def test_every_layout_compiles_and_fits_a_two_column_page(name, tmp_path):
     tex = layouts()[name]
     doc = ("\\documentclass[twocolumn]{article}\n\\usepackage{booktabs,graphicx}\n\\begin{document}\n"
@@ -117,3 +119,14 @@ def test_every_layout_compiles_and_fits_a_two_column_page(name, tmp_path):
     log = (tmp_path / "t.log").read_text(errors="replace")
     assert done.returncode == 0, log[-2000:]
     assert "Overfull \\hbox" not in log, re.findall(r"Overfull \\hbox \(([\d.]+pt) too wide\)", log)
+
+
+def test_methods_are_ranked_within_each_transform_and_targets_never():
+    runs = [fake("pgd", {"sface": [True, True]}, transforms=("identity", "jpeg50")),
+            fake("fgsm", {"sface": [True, False]}, transforms=("identity", "jpeg50"))]
+    runs[1].scores.loc[runs[1].scores["transform"] == "jpeg50", "success"] = True
+    tex = render(build_table(runs, ["asr"]), "latex", ci=False)
+    assert "pgd $\\cdot$ identity & \\textbf{100.00}" in tex and "fgsm $\\cdot$ identity & \\underline{50.00}" in tex
+    assert "pgd $\\cdot$ jpeg50 & \\textbf{100.00}" in tex and "fgsm $\\cdot$ jpeg50 & \\textbf{100.00}" in tex
+    view = runs[0].to_latex()  # rows are targets: nothing to rank
+    assert "\\textbf" not in view and "\\underline" not in view

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from .tables import Table
 
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "·": r"$\cdot$"}
 #: shrinks the tabular to the line width only when it is wider (``\width`` is its natural width)
 FIT = r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{"
 RANK_NOTE = "bold: best, underlined: second best among the methods run"
@@ -23,14 +23,21 @@ def latex_escape(text: str) -> str:
 
 def ranks(table: Table, col: str, metric: str) -> dict[str, int]:
     """Competition rank (0 best; tied values share it and the next rank is skipped) of each ranked row in
-    one column: the methods run, without controls, published rows or white-box cells."""
-    vals = {r: table.cells[(r, col, metric)].value for r in table.rows
-            if (r, col, metric) in table.cells and r not in table.unranked and r not in table.published
-            and (r, col) not in table.white_box}
-    if len(vals) < 2:
+    one column: methods against methods (within each transform when rows are method / transform), without
+    controls, published rows or white-box cells. Tables whose rows are not methods are not ranked."""
+    axes = table.row_axis.split("/")
+    if not {"method", "run"} & set(axes):
         return {}
+    lead = axes.index("method") if "method" in axes else axes.index("run")
+    groups: dict[tuple[str, ...], dict[str, float]] = {}
+    for r in table.rows:
+        if (r, col, metric) in table.cells and r not in table.unranked and r not in table.published \
+                and (r, col) not in table.white_box:
+            parts = r.split(" · ")
+            groups.setdefault(tuple(parts[:lead] + parts[lead + 1:]), {})[r] = table.cells[(r, col, metric)].value
     better = (lambda a, b: a > b) if METRICS[metric].higher_is_better else (lambda a, b: a < b)
-    return {r: sum(better(o, v) for o in vals.values()) for r, v in vals.items()}
+    return {r: sum(better(o, v) for o in vals.values())
+            for vals in groups.values() if len(vals) > 1 for r, v in vals.items()}
 
 
 def _head(metric: str) -> str:

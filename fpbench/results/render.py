@@ -97,10 +97,10 @@ def _rich(table: Table, ci: bool, title: str | None):
     from rich.table import Table as RichTable
 
     rt = RichTable(title=escape(title) if title else None, header_style="bold")
-    rt.add_column(escape(row_header(table)), no_wrap=True)
+    rt.add_column(escape(row_header(table)), overflow="fold")  # a narrow terminal folds text, never cuts it
     for col in table.cols:
         for m in table.metrics:
-            rt.add_column(escape(_header(table, col, m, with_unit=True)), justify="right", no_wrap=True)
+            rt.add_column(escape(_header(table, col, m, with_unit=True)), justify="right", overflow="fold")
     for r in table.rows:
         if table.published and r == table.published[0]:
             rt.add_section()
