@@ -33,9 +33,11 @@ def test_transforms_are_rows_unless_an_aggregate_is_asked_for_and_then_it_is_sai
     table = build_table([run], ["asr"])
     assert table.rows == ["pgd · identity", "pgd · jpeg50"] and not table.aggregate
     mean = build_table([run], ["asr"], aggregate="mean")
-    assert mean.rows == ["pgd"] and mean.aggregate == "mean over 2 transforms (identity, jpeg50)"
-    assert render(mean, "markdown", ci=False).startswith("| method (mean over 2 transforms (identity, jpeg50)) |")
-    assert "mean over 2 transforms" in render(mean, "latex", ci=False).split("\\caption{")[1].split("\n")[0]
+    assert mean.rows == ["pgd"] and mean.aggregate == "mean over 2 transforms"
+    assert render(mean, "markdown", ci=False).startswith("| method (mean over 2 transforms) |")
+    caption = render(mean, "latex", ci=False).split("\\caption{")[1].split("\n")[0]
+    assert "each cell is the mean over 2 transforms: identity, jpeg50" in caption
+    assert "Method (mean over 2 transforms) & " in render(mean, "latex", ci=False)
     with pytest.raises(BadInput, match="unknown aggregate 'median'"):
         build_table([run], ["asr"], aggregate="median")
 

@@ -48,7 +48,8 @@ def _head(metric: str) -> str:
 
 def _header(table: Table) -> list[str]:
     span, cols = len(table.metrics), [c for c in table.cols]
-    first = latex_escape(table.row_axis.replace("/", " / ").capitalize())
+    first = latex_escape(table.row_axis.replace("/", " / ").capitalize()
+                         + (f" ({table.aggregate})" if table.aggregate else ""))
     if not any(cols):  # one column per metric (the run view)
         return [" & ".join([first] + [_head(m) for m in table.metrics]) + r" \\"]
     if span == 1:

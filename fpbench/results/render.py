@@ -69,7 +69,7 @@ def notes(table: Table, ci: bool) -> list[str]:
     what = f"{units}" + (f" [95% bootstrap CI over {table.over}]" if ci else "")
     lines = [f"{table.context}; {what}" if table.context else what]
     if table.aggregate:
-        lines.append(f"each cell is the {table.aggregate}")
+        lines.append(f"each cell is the {table.aggregate}: {', '.join(table.pooled)} (pooled pairs)")
     if any((r, c) in table.white_box for r, c, _ in table.cells):
         lines.append(f"{DAGGER} {WHITE_BOX_NOTE}")
     if table.published:

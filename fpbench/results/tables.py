@@ -39,7 +39,8 @@ class Table:
     unranked: set[str] = field(default_factory=set)  # rows that take no rank (controls)
     published: list[str] = field(default_factory=list)  # rows of published values: their own block, unranked
     published_note: str = ""  # the published block's heading: source, models, data
-    aggregate: str = ""  # "mean over 7 transforms (identity, ...)" when cells pool transforms
+    aggregate: str = ""  # "mean over 7 transforms" when cells pool transforms
+    pooled: list[str] = field(default_factory=list)  # the transforms they pool
     context: str = ""  # dataset, protocol, FAR, n: for the caption
     over: str = "pairs"  # what the bootstrap CI resamples
 
@@ -93,7 +94,7 @@ def build_table(runs: Sequence[RunResult], metrics: Sequence[str], rows: str = "
         if aggregate is None:
             rows = f"{rows}/transform"
         else:
-            pooled = f"mean over {len(transforms)} transforms ({', '.join(transforms)})"
+            pooled = f"mean over {len(transforms)} transforms"
     cells: dict[tuple[str, str, str], Estimate] = {}
     white_box: set[tuple[str, str]] = set()
     row_methods: dict[str, set[str]] = {}
@@ -130,7 +131,7 @@ def build_table(runs: Sequence[RunResult], metrics: Sequence[str], rows: str = "
     unranked = {r for r, methods in row_methods.items() if methods and methods <= CONTROLS}
     over = "identities" if any(METRICS[m].cluster for m in metrics) else "pairs"
     return Table(row_labels, col_labels, list(metrics), cells, rows, cols or "", white_box, unranked,
-                 aggregate=pooled, context=context(runs), over=over)
+                 aggregate=pooled, pooled=transforms if pooled else [], context=context(runs), over=over)
 
 
 def context(runs: Sequence[RunResult]) -> str:
