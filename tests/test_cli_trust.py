@@ -77,3 +77,12 @@ def test_table_in_a_pipe_is_markdown_with_whole_numbers(tmp_path, capsys):
     assert out.startswith("| method | sface ASR % | mobilefacenet ASR % |") and "…" not in out
     assert re.search(r"\| pgd \| 36\.36 \[\d+\.\d\d, \d+\.\d\d\] \|", out)
     assert "mini; verify (impersonate); FAR 0.01; n = 11 protected faces; ASR in % [95% bootstrap CI over pairs]" in out
+
+
+def test_zoo_says_arcface_falls_back_without_user_weights(fresh_cache, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")
+    assert main(["zoo", "list"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "│ arcface " in line)
+    assert "until then `arcface` runs arcface[mobilefacenet]" in row
+    assert main(["zoo", "card", "arcface"]) == 0
+    assert "without your weights, `arcface` runs as arcface[mobilefacenet]" in capsys.readouterr().out
