@@ -261,3 +261,11 @@ def test_two_identical_runs_on_one_cache_do_the_work_once(plugin_env, tmp_path):
     protected = sorted(c["work"]["protected"] for c in cards)
     embedded = sorted(c["work"]["embedded"] for c in cards)
     assert protected[0] == 0 and protected[1] == cards[0]["dataset"]["pairs"] and embedded[0] == 0 < embedded[1]
+
+
+def test_target_lists_keep_each_targets_options_together():
+    from fpbench.cli.options import target_list
+
+    assert target_list("sface,mfn512") == ["sface", "mfn512"]
+    assert target_list("tencent:retries=2,backoff=0.01,sface") == ["tencent:retries=2,backoff=0.01", "sface"]
+    assert target_list("sface,facepp:qps=1,max_requests=5") == ["sface", "facepp:qps=1,max_requests=5"]

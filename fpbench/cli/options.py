@@ -39,6 +39,18 @@ def comma_list(text: str) -> list[str]:
     return items
 
 
+def target_list(text: str) -> list[str]:
+    """``a,b`` or ``a:key=v,key=w,b``: targets separated by commas, where an item ``key=value`` (no ``:``)
+    continues the previous target's options."""
+    targets: list[str] = []
+    for item in comma_list(text):
+        if "=" in item and ":" not in item and targets and ":" in targets[-1]:
+            targets[-1] += f",{item}"
+        else:
+            targets.append(item)
+    return targets
+
+
 def key_value(text: str) -> tuple[str, Any]:
     """``name=value`` with value parsed as bool, number (fractions allowed) or string."""
     if "=" not in text:

@@ -10,7 +10,7 @@ from rich.markup import escape
 from ..runner import Runner
 from ..spec import GOALS, PROFILES, RunSpec
 from ..transforms import DEFAULT_CHANNEL
-from .options import DefaultsHelp, comma_list, key_value, non_negative, number, positive_int
+from .options import DefaultsHelp, comma_list, key_value, non_negative, number, positive_int, target_list
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Protect the dataset's test faces with METHOD and report ASR/PSR (and ESR for "
                                    "reversible methods) per target and transform, with 95% bootstrap CIs.")
     p.add_argument("--method", required=True, help="protection method (see `fpbench list methods`)")
-    p.add_argument("--target", dest="targets", type=comma_list, action="append", required=True,
+    p.add_argument("--target", dest="targets", type=target_list, action="append", required=True,
                    help="face recognition target(s): a,b or repeat the option (see `fpbench list targets`)")
     p.add_argument("--dataset", default="mini", help="dataset; mini is the embedded set (see `fpbench list datasets`)")
     channel = p.add_mutually_exclusive_group()
