@@ -150,5 +150,26 @@ def test_pmt_runs_through_the_authorise_protocol(mini, embedded, tmp_path):
     assert set(s[s["target"] == "mobilefacenet"]["kind"]) == {"authorised", "authorised-kappa"}
     assert set(s[s["target"] == "sface"]["kind"]) == {"unauthorised", "unauthorised-kappa"}
     assert (s["self_similarity"] < 0.99).all()  # x~1 is not x1
+    assert s["synthetic"].any() and not s["synthetic"].all()  # mini-pmt: synthetic genuine partners flagged
     with pytest.raises(BadInput, match="needs an authorised local model"):
         fpbench.run("pmt", ["sface"], **common)
+
+
+def test_mini_pmt_pairs_follow_spec_b51(mini):
+    from fpbench.protocols.authorise import verification_pairs
+    from fpbench.protocols.pmt_pairs import SYNTHETIC
+
+    pairs = verification_pairs(mini)
+    assert pairs == verification_pairs(mini)  # seeded: the same pairs every time
+    assert len(pairs) == 48 and sum(y for _, _, y in pairs) == 24
+    x1 = [a.id for a, _, _ in pairs]
+    assert len(set(x1)) == 24 and sum(mini.by_id([i])[0].split == "train" for i in set(x1)) == 8
+    for a, b, y in pairs:
+        assert (a.identity == b.identity) == bool(y) and a.id != b.id
+    real = {(a.id, b.id) for a, b, y in pairs if y and b.role != SYNTHETIC}
+    assert {("obama", "obama2"), ("einstein", "einstein_tongue"), ("faceapi_s1_2", "faceapi_s3_3")} <= real
+    synthetic = [(a, b) for a, b, y in pairs if b.role == SYNTHETIC]
+    assert len(synthetic) == 24 - len(real)
+    a, b = synthetic[0]
+    xa, xb = mini.images([a]), mini.images([b])
+    assert 0.005 < (xa - xb).abs().mean().item() < 0.15  # a variant of the photo, not the photo
