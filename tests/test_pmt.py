@@ -173,3 +173,25 @@ def test_mini_pmt_pairs_follow_spec_b51(mini):
     a, b = synthetic[0]
     xa, xb = mini.images([a]), mini.images([b])
     assert 0.005 < (xa - xb).abs().mean().item() < 0.15  # a variant of the photo, not the photo
+
+
+def test_table_vii_average_is_the_mean_of_the_unauthorised_models_only():
+    import pandas as pd
+
+    from fpbench.results.table_vii import table_vii
+
+    rows = []
+    for target, kind, correct in (("a", "authorised", [1, 1, 1, 0]), ("b", "unauthorised", [0, 0, 0, 1]),
+                                  ("c", "unauthorised", [0, 1, 1, 1])):
+        for suffix, flip in (("", False), ("-kappa", True)):
+            rows += [{"target": target, "kind": kind + suffix, "transform": "identity",
+                      "correct": bool(v) != flip} for v in correct]
+    df = table_vii(pd.DataFrame(rows))
+    assert list(df.columns) == ["a *", "b", "c", "Average"]
+    assert df.loc["calibrated"].tolist() == [75.0, 25.0, 75.0, 50.0]
+    assert df.loc["kappa 0.2"].tolist() == [25.0, 75.0, 25.0, 50.0]
+
+
+def test_plan_names_the_work_before_a_run():
+    text = METHODS.get("pmt")().plan(24, ("mobilefacenet",))
+    assert "24 images x 100 steps" in text and "mobilefacenet" in text and "1.2 CPU-min" in text

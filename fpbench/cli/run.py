@@ -67,9 +67,24 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
 
 def handle(args: argparse.Namespace) -> int:
     console = Console()
-    result = Runner(spec_from_args(args), args.out, progress=not args.quiet, threads=args.threads).execute()
+    runner = Runner(spec_from_args(args), args.out, progress=not args.quiet, threads=args.threads)
+    plan = method_plan(runner)
+    if plan:
+        console.print(escape(plan), highlight=False)
+    result = runner.execute()
     show_result(console, result)
     return 0
+
+
+def method_plan(runner: Runner) -> str | None:
+    """The method's own plan and time estimate for this run (methods with a ``plan``: PMT), else None."""
+    from ..protocols.base import protocol_for
+
+    plan = getattr(runner.method, "plan", None)
+    if plan is None:
+        return None
+    items = protocol_for(runner.spec.protocol, runner.dataset).items(runner.dataset, runner.spec.goal)
+    return plan(len(items), runner.spec.authorised)
 
 
 def show_result(console: Console, result) -> None:
@@ -82,6 +97,10 @@ def show_result(console: Console, result) -> None:
     metrics = default_metrics(result)
     proto = protocol(result)
     console.print(result.table(), highlight=False)
+    if proto == "authorise":
+        from ..results.table_vii import render
+
+        console.print(render(result.scores, list(spec.get("authorised") or [])), highlight=False)
     setting = {"verify": f"{spec.get('goal')}, FAR {spec.get('far')}", "identify": "1:N identification",
                "authorise": f"authorised and unauthorised models, FAR {spec.get('far')}"}.get(proto, proto)
     title = f"{card['method']['method']} on {(card.get('dataset') or {}).get('name', '?')} ({setting})"

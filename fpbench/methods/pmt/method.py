@@ -27,6 +27,10 @@ PARAMS: dict[str, Param] = dict(
     kernel=Choice(KERNELS, optional=True), kernel_length=Integer(0, 7, optional=True),
     blur_sigma=Real(0.1, 50, optional=True), units=Integer(1, 50), normalise=Flag(optional=True),
 )
+#: CPU seconds per image and step of the optimisation through each model's E_c (one thread, this project's
+#: 2-core build machine, measured with fpbench.methods.pmt.algorithm.obfuscate at the mini settings)
+STEP_SECONDS = {"mobilefacenet": 0.031, "mfn512": 0.018, "sface": 0.064, "dlib-resnet29": 0.010,
+                "hse-faceres": 0.051, "hse-faceres-deep": 0.051, "mobileface256": 0.005}
 SETTINGS = ("steps", "alpha", "alpha_end", "init", "augment", "noise_std", "aggregate", "pool", "kernel",
             "kernel_length", "blur_sigma", "normalise")
 
@@ -57,6 +61,15 @@ class PMT(Method):
         card["settings"] = asdict(self.settings)
         card["departures"] = departures(self.settings, self.params["profile"])
         return card
+
+    def plan(self, images: int, authorised: tuple[str, ...]) -> str:
+        """What the run will optimise and a rough time, printed before it starts."""
+        steps = self.settings.steps
+        known = [STEP_SECONDS.get(name.split(":")[0].split("[")[0]) for name in authorised]
+        cost = sum(c if c is not None else max(STEP_SECONDS.values()) for c in known)
+        return (f"{self.name} ({self.params['profile']} profile): {images} images x {steps} steps through the shallow "
+                f"part of {', '.join(authorised) or 'the authorised model'}: about {images * steps * cost / 60:.1f} "
+                "CPU-min of optimisation (measured per model on one thread; longer on a busy machine), then scoring")
 
     def shallow(self, model: FaceModel) -> Shallow:
         """E_c of ``model`` (its first ``units`` units), made once per model."""
