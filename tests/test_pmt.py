@@ -153,6 +153,9 @@ def test_pmt_runs_through_the_authorise_protocol(mini, embedded, tmp_path):
     assert s["synthetic"].any() and not s["synthetic"].all()  # mini-pmt: synthetic genuine partners flagged
     with pytest.raises(BadInput, match="needs an authorised local model"):
         fpbench.run("pmt", ["sface"], **common)
+    both = fpbench.run("mr-pmt", ["mobilefacenet", "sface"], authorised=["mobilefacenet", "sface"],
+                       params={"steps": 1}, **common).scores
+    assert set(both["kind"]) == {"authorised", "authorised-kappa"}
 
 
 def test_mini_pmt_pairs_follow_spec_b51(mini):
@@ -190,6 +193,8 @@ def test_table_vii_average_is_the_mean_of_the_unauthorised_models_only():
     assert list(df.columns) == ["a *", "b", "c", "Average"]
     assert df.loc["calibrated"].tolist() == [75.0, 25.0, 75.0, 50.0]
     assert df.loc["kappa 0.2"].tolist() == [25.0, 75.0, 25.0, 50.0]
+    clean = table_vii(pd.DataFrame(rows), clean=True)  # the Clean row averages every model, as the paper does
+    assert list(clean.columns) == ["a", "b", "c", "Average"] and clean.loc["calibrated", "Average"] == 175 / 3
 
 
 def test_plan_names_the_work_before_a_run():

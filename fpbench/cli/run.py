@@ -87,6 +87,11 @@ def method_plan(runner: Runner) -> str | None:
     return plan(len(items), runner.spec.authorised)
 
 
+def pair_count(card: dict, default: int) -> int:
+    """Pairs scored: the protocol's count when it has one (authorise: x1 is protected once, used in 2 pairs)."""
+    return (card.get("protocol") or {}).get("pairs") or (card.get("dataset") or {}).get("pairs", default)
+
+
 def show_result(console: Console, result) -> None:
     """The run view: the table, what its cells are (from the metric registry), quality, warnings, work."""
     from ..metrics.registry import METRICS
@@ -100,13 +105,14 @@ def show_result(console: Console, result) -> None:
     if proto == "authorise":
         from ..results.table_vii import render
 
-        console.print(render(result.scores, list(spec.get("authorised") or [])), highlight=False)
+        clean = card["method"]["method"] == "none"
+        console.print(render(result.scores, list(spec.get("authorised") or []), clean), highlight=False)
     setting = {"verify": f"{spec.get('goal')}, FAR {spec.get('far')}", "identify": "1:N identification",
                "authorise": f"authorised and unauthorised models, FAR {spec.get('far')}"}.get(proto, proto)
     title = f"{card['method']['method']} on {(card.get('dataset') or {}).get('name', '?')} ({setting})"
     over = "identities" if any(METRICS[m].cluster for m in metrics) else "pairs"
     console.print(f"[bold]{escape(title)}[/]; cells: % [95% bootstrap CI over {over}], "
-                  f"n = {(card.get('dataset') or {}).get('pairs', len(result.scores))} pairs")
+                  f"n = {pair_count(card, len(result.scores))} pairs")
     if card.get("white_box"):
         console.print(escape(f"white-box (also a surrogate): {', '.join(card['white_box'])}"))
     if not result.quality.empty:

@@ -11,8 +11,9 @@ THRESHOLDS = (("calibrated", "authorised", "unauthorised"),
               ("kappa 0.2", "authorised-kappa", "unauthorised-kappa"))
 
 
-def table_vii(scores: pd.DataFrame, transform: str = "identity") -> pd.DataFrame:
-    """Rows: threshold; columns: targets in run order, then Average (unauthorised mean); values in %."""
+def table_vii(scores: pd.DataFrame, transform: str = "identity", clean: bool = False) -> pd.DataFrame:
+    """Rows: threshold; columns: targets in run order, then Average (unauthorised mean; for the Clean row,
+    ``clean``, the mean of every model as in the paper); values in %."""
     s = scores[scores["transform"] == transform] if "transform" in scores else scores
     targets = list(dict.fromkeys(s["target"]))
     rows = {}
@@ -21,7 +22,7 @@ def table_vii(scores: pd.DataFrame, transform: str = "identity") -> pd.DataFrame
         for t in targets:
             cell = s[(s["target"] == t) & s["kind"].isin((allowed, other))]
             acc = 100.0 * cell["correct"].mean()
-            authorised = bool((cell["kind"] == allowed).any())
+            authorised = not clean and bool((cell["kind"] == allowed).any())
             row[f"{t} *" if authorised else t] = acc
             if not authorised:
                 unauthorised.append(acc)
@@ -30,11 +31,13 @@ def table_vii(scores: pd.DataFrame, transform: str = "identity") -> pd.DataFrame
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def render(scores: pd.DataFrame, authorised: list[str], transform: str = "identity") -> RichTable:
-    """``table_vii`` as a rich table titled with the authorised model(s)."""
-    df = table_vii(scores, transform)
-    out = RichTable(title=f"Table VII layout: authorised {', '.join(authorised)} (* = authorised; Average = "
-                          "unauthorised mean), eq. 10 accuracy %")
+def render(scores: pd.DataFrame, authorised: list[str], clean: bool = False,
+           transform: str = "identity") -> RichTable:
+    """``table_vii`` as a rich table titled with its row: the authorised model(s), or Clean (method none)."""
+    df = table_vii(scores, transform, clean)
+    row = "Clean (unprotected x1; Average = mean of all models)" if clean else \
+        f"authorised {', '.join(authorised)} (* = authorised; Average = unauthorised mean)"
+    out = RichTable(title=f"Table VII layout, row {row}: eq. 10 accuracy %")
     out.add_column("threshold")
     for c in df.columns:
         out.add_column(c, justify="right")
