@@ -21,7 +21,7 @@ from .data import DATASETS, load_dataset
 from .errors import BadInput
 from .methods import METHODS, Method
 from .pipeline.card import build_card
-from .pipeline.executors import Executor, SerialExecutor
+from .pipeline.executors import Executor, SerialExecutor, run_lock
 from .pipeline.fit import run_fit
 from .pipeline.protect import run_protect
 from .pipeline.quality import run_quality
@@ -59,6 +59,11 @@ class Runner:
         method_cls = METHODS.get(spec.method)
         if spec.goal and spec.goal not in method_cls.goals:
             raise BadInput(f"method {spec.method!r} is made for --goal {' or '.join(method_cls.goals)}, not {spec.goal!r}")
+        run_values = {"profile": spec.profile, "seed": spec.seed}
+        params = {**{k: run_values[k] for k in method_cls.run_options if k not in spec.params}, **spec.params}
+        self.method: Method = method_cls(**params)
+        if hasattr(self.method, "progress"):  # methods that train show their own progress
+            self.method.progress = progress
         if spec.protocol:
             PROTOCOLS.get(spec.protocol)
         self.transforms = [make_transform(t) for t in spec.transforms]
@@ -68,11 +73,6 @@ class Runner:
         for name in (*spec.targets, *surrogate_names):
             if parse_target(name)[0] not in known:
                 raise BadInput(f"unknown target {name!r}; available: {', '.join(sorted(known))}")
-        run_values = {"profile": spec.profile, "seed": spec.seed}
-        params = {**{k: run_values[k] for k in method_cls.run_options if k not in spec.params}, **spec.params}
-        self.method: Method = method_cls(**params)
-        if hasattr(self.method, "progress"):  # methods that train show their own progress
-            self.method.progress = progress
         self.dataset = load_dataset(spec.dataset)
         protocol = protocol_for(spec.protocol, self.dataset)
         if not spec.goal:
@@ -89,7 +89,8 @@ class Runner:
         from .results import RunResult
 
         threads = set_threads(self.threads)
-        with self.progress:
+        # two identical runs on one cache: the second waits for the first, then re-uses all its work
+        with run_lock(f"run-{json_sha256(self.spec.to_dict())}"), self.progress:
             t0 = time.perf_counter()
             state = self.load_state(threads)
             state.work.stage_seconds["load"] = round(time.perf_counter() - t0, 3)

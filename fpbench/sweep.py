@@ -74,7 +74,7 @@ def run_sweep(sweep: Sweep, progress: bool = True, executor: Executor | None = N
         if _finished(sweep.out, resolved):
             yield label, "skipped"
             continue
-        unit = Unit(label, json_sha256(resolved.to_dict()), run_cell,
+        unit = Unit(label, f"cell-{json_sha256([sweep.out, resolved.to_dict()])}", run_cell,
                     (spec, sweep.out, progress and isinstance(executor, SerialExecutor)))
         if isinstance(executor, SerialExecutor):  # report each cell as it finishes
             executor.run([unit])

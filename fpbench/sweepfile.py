@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import yaml
 
-from .cli.options import parse_value
+from .values import parse_value
 from .errors import BadInput
 
 METHOD_KEYS = ("method", "params", "transforms", "surrogates")

@@ -99,8 +99,8 @@ def main() -> None:
     images = golden_inputs(SIZE)
     GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
     for name in args.models or REFERENCES:
-        entry = ZOO.get(name)
-        embeddings, runtime, preprocessing = REFERENCES[name](entry.package.member(entry.member), images)
+        source = ZOO.get(name).package_file
+        embeddings, runtime, preprocessing = REFERENCES[name](source.package.member(source.member), images)
         np.savez(
             GOLDEN_DIR / f"{name}.npz",
             embeddings=embeddings.astype(np.float32),

@@ -109,10 +109,10 @@ def run_tfjs(model_json: Path, output: str, batch: np.ndarray) -> tuple[np.ndarr
 
 def golden(name: str) -> Path:
     """Compute and write tests/golden/<name>.npz."""
-    ref, entry = REFERENCES[name], ZOO.get(name)
-    for extra in entry.extra_members:
-        entry.package.member(extra)
-    model_file = entry.package.member(entry.member)
+    ref, source = REFERENCES[name], ZOO.get(name).package_file
+    for extra in source.extra_members:
+        source.package.member(extra)
+    model_file = source.package.member(source.member)
     images = golden_inputs(ref.size)
     batch = ref.preprocess(images)
     if ref.tfjs_output:

@@ -92,7 +92,7 @@ def detect_all(image: np.ndarray):
 
     from fpbench.zoo.catalog import ZOO
 
-    pkg = ZOO.get("dlib-resnet29").package  # face_recognition_models 0.3.0 also ships the predictors
+    pkg = ZOO.get("dlib-resnet29").package_file.package  # face_recognition_models 0.3.0 also ships the predictors
     predictor = dlib.shape_predictor(str(pkg.member("face_recognition_models/models/shape_predictor_68_face_landmarks.dat")))
     rects, _, _ = dlib.get_frontal_face_detector().run(image, 1, DETECTION_THRESHOLD)
     faces = []

@@ -244,3 +244,20 @@ def test_authorise_clean_accuracy_is_plain_verification_accuracy(fresh_cache):
 def test_authorise_needs_authorised_targets_among_the_run_targets(fresh_cache):
     with pytest.raises(BadInput, match="--authorised 'sface' is not one of the run's targets"):
         Runner(spec(method="none", protocol="authorise", authorised=("sface",)), None, progress=False).execute()
+
+
+def test_two_identical_runs_on_one_cache_do_the_work_once(plugin_env, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "fpbench.cli.main", "run", "--method", "pgd", "--steps", "3", "--dataset", "toy-faces",
+            "--target", "toy-fr-a", "--surrogate", "toy-fr-b", "--no-quality", "--quiet"]
+    procs = [subprocess.Popen(args + ["--out", str(tmp_path / f"out{k}")], env=plugin_env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for k in range(2)]
+    for p in procs:
+        assert p.wait(timeout=300) == 0, p.stderr.read().decode()
+    cards = [json.loads(next((tmp_path / f"out{k}").glob("*/card.json")).read_text()) for k in range(2)]
+    protected = sorted(c["work"]["protected"] for c in cards)
+    embedded = sorted(c["work"]["embedded"] for c in cards)
+    assert protected[0] == 0 and protected[1] == cards[0]["dataset"]["pairs"] and embedded[0] == 0 < embedded[1]

@@ -87,7 +87,7 @@ def test_card_has_provenance_and_scores_have_columns(fresh_cache, tmp_path):
     assert set(card["stage_seconds"]) >= {"load", "protect", "embed"}
     loaded = RunResult.load(result.path)
     assert list(loaded.scores.columns) == ["pair", "source", "target_face", "target", "transform", "kind",
-                                           "similarity", "threshold", "success"]
+                                           "similarity", "threshold", "success", "outcome"]
     s = loaded.scores
     assert ((s["similarity"] > s["threshold"]) == s["success"]).all()
 

@@ -86,7 +86,8 @@ def test_a_binary_card_is_one_line_naming_it(tmp_path, capsys):
 
 
 def test_a_corrupt_parquet_is_one_line_naming_it(tmp_path, capsys):
-    (tmp_path / "card.json").write_text("{}")
+    (tmp_path / "card.json").write_text('{"fpbench_run": 1, "spec": {"method": "none", "goal": "impersonate"}, '
+                                        '"method": {"method": "none"}}')
     (tmp_path / "scores.parquet").write_bytes(b"PAR1 this is not parquet")
     code, _, err = cli(capsys, ["table", str(tmp_path)])
     assert code == 2

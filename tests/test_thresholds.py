@@ -13,10 +13,11 @@ from fpbench.cache import write_json
 from fpbench.errors import BadInput
 from fpbench.metrics.thresholds import NotEnoughScores, threshold_at_far
 from fpbench.registry import UnknownName
-from fpbench.thresholds import (FARS, PUBLISHED_SOURCE, Calibration, calibrate, calibrate_embeddings,
+from fpbench.thresholds import (FARS, Calibration, calibrate, calibrate_embeddings,
                                 calibration_path, pair_scores, threshold_for, thresholds_from_scores)
 from fpbench.zoo import MissingWeights, load
 from fpbench.zoo.names import available_targets, resolve
+from fpbench.zoo.paper import PUBLISHED_SOURCE
 from fpbench.zoo.user import add_weights
 from zoo_helpers import save, synthetic_state_dict, tiny_dataset, user_cache_fixture
 

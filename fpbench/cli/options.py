@@ -2,20 +2,17 @@
 from __future__ import annotations
 
 import argparse
-import math
-from fractions import Fraction
 from typing import Any
+
+from ..values import parse_value, to_number
 
 
 def number(text: str) -> float:
     """A finite float that may be written as a fraction (``8/255``); nan and inf are refused."""
     try:
-        value = float(Fraction(text)) if "/" in text else float(text)
-    except (ValueError, ZeroDivisionError, OverflowError):
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-    return value
+        return to_number(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def non_negative(text: str) -> float:
@@ -48,21 +45,6 @@ def key_value(text: str) -> tuple[str, Any]:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
     key, raw = text.split("=", 1)
     return key.strip(), parse_value(raw.strip())
-
-
-def parse_value(raw: Any) -> Any:
-    if not isinstance(raw, str):
-        return raw
-    if raw.lower() in ("true", "false"):
-        return raw.lower() == "true"
-    try:
-        return int(raw)
-    except ValueError:
-        pass
-    try:
-        return number(raw)
-    except argparse.ArgumentTypeError:
-        return raw
 
 
 def add_threads_option(parser: argparse.ArgumentParser) -> None:

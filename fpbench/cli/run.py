@@ -128,6 +128,26 @@ def show_result(console: Console, result) -> None:
     console.print(escape("; ".join(legend(card, name) for name in metrics)), highlight=False)
     for w in card.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
+    for line in api_lines(card, result.scores):
+        console.print(escape(line), highlight=False)
     work = card.get("work") or {}
     console.print(f"computed: {work.get('protected', 0)} protected, {work.get('embedded', 0)} embeddings "
                   f"(the rest from the cache); run dir: {result.path}")
+
+
+def api_lines(card: dict, scores) -> list[str]:
+    """Per commercial-API target: the mean confidence the papers report, faces not found, and its requests."""
+    lines = []
+    for t in card.get("targets") or []:
+        if t.get("kind") != "api":
+            continue
+        rows = scores[(scores["target"] == t["display"]) & (scores["kind"].isin(["impersonation", "dodging"]))]
+        no_face = int((rows["outcome"] == "no-face").sum()) if "outcome" in rows else 0
+        scored = rows["similarity"].dropna()
+        r = (t.get("requests") or {}).get("summary") or {}
+        mean = f"{scored.mean():.2f}" if len(scored) else "n/a"
+        lines.append(f"{t['display']}: mean confidence {mean} over {len(scored)} scored pairs, {no_face} no face found "
+                     f"(not a success); requests sent {r.get('sent', 0)}, cached {r.get('cached', 0)}, retried "
+                     f"{r.get('retried', 0)}, failed {r.get('failed', 0)}, billable {r.get('billable', 0)}"
+                     + (f"; model {', '.join(t['model_versions'])}" if t.get("model_versions") else ""))
+    return lines

@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("zoo", help="face recognition models: list, fetch, verify, card, add your own weights")
     actions = p.add_subparsers(dest="zoo_action", required=True, metavar="ACTION")
-    actions.add_parser("list", help="every model with its architecture, input, source and weights status").set_defaults(handler=handle_list)
+    actions.add_parser("list", help="every model and tag (NAME.TAG) with its architecture, input, weights source and "
+                                    "status").set_defaults(handler=handle_list)
     for action, handler, what, everything in (
         ("fetch", handle_fetch, "fetch and convert embedded models' weights (idempotent)", "every embedded model"),
         ("verify", handle_verify, "re-hash cached weights and compare golden embeddings", "every model with cached weights"),
@@ -32,10 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("name")
     c.add_argument("--json", action="store_true", help="print the card as JSON")
     c.set_defaults(handler=handle_card)
-    a = actions.add_parser("add", help="add your checkpoint of a paper model (arcface, cosface, ir152, irse50, facenet, mobileface) or any supported architecture")
-    a.add_argument("name")
+    a = actions.add_parser("add", help="add your checkpoint of a paper model (arcface, cosface, ir152, irse50, facenet, "
+                                       "mobileface), as a tag NAME.TAG of any zoo model, or of any supported architecture")
+    a.add_argument("name", help="a paper model, NAME.TAG (other weights of zoo model NAME) or a new name with --arch")
     a.add_argument("--weights", required=True, type=Path, help="a PyTorch state dict (.pt/.pth)")
-    a.add_argument("--arch", choices=sorted(ARCHS), help="architecture (required unless NAME is a paper model)")
+    a.add_argument("--arch", choices=sorted(ARCHS), help="architecture (required unless NAME is a paper model or a tag)")
     a.set_defaults(handler=handle_add)
 
 
@@ -50,16 +52,16 @@ def handle_list(args: argparse.Namespace) -> int:
     from ..zoo.user import user_model
     from ..zoo.verify import status
 
-    table = Table(title="fpbench model zoo", header_style="bold")
-    for col in ("name", "architecture", "dim", "input", "source", "status"):
+    table = Table(title="fpbench model zoo (NAME.TAG: other weights of model NAME)", header_style="bold")
+    for col in ("name", "tag", "architecture", "dim", "input", "weights", "status"):
         table.add_column(col, overflow="fold")
     colour = {"verified": "green", "fetched": "yellow", "missing": "red"}
-    for e in ZOO.entries():
-        card, pkg = e.obj.card, e.obj.package
-        source = f"{pkg.registry} {pkg.spec}" if pkg is not None else (
+    for e in sorted(ZOO.entries(), key=lambda e: (e.obj.base, e.obj.tag)):
+        card, pkg = e.obj.card, e.obj.package_file
+        source = f"{pkg.package.registry} {pkg.package.spec}" if pkg is not None else (
             card.source if user_model(e.name) else "bring your own: fpbench zoo add")
         st = status(e.name)
-        table.add_row(e.name, card.architecture.split(" (")[0], str(card.embedding_dim),
+        table.add_row(e.name, e.obj.tag or "default", card.architecture.split(" (")[0], str(card.embedding_dim),
                       f"{card.input.size} {card.input.channels}", escape(source), f"[{colour[st]}]{st}[/]")
     Console().print(table)
     return 0
@@ -78,7 +80,7 @@ def handle_fetch(args: argparse.Namespace) -> int:
 
     names = _targets(args, _embedded())
     for name in names:
-        if ZOO.get(name).package is None:
+        if ZOO.get(name).package_file is None:
             raise BadInput(f"{name!r} has no package source; add its weights with `fpbench zoo add {name} --weights FILE`")
     with _progress() as progress:
         task = progress.add_task("fetch", total=len(names))

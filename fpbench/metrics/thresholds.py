@@ -1,13 +1,23 @@
-"""Decision thresholds at a false accept rate, from impostor (different-person) similarity scores."""
+"""Decision thresholds at a false accept rate, from impostor (different-person) similarity scores, and the
+impostor / genuine pairs of a set of embeddings. Pure statistics; which threshold a model gets, and where it
+came from (published or calibrated), is ``fpbench.thresholds``."""
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Sequence
 
 import numpy as np
 
 from ..errors import BadInput
 from .estimate import bootstrap_interval
+
+
+#: The FARs fpbench reports by default.
+FARS: tuple[float, ...] = (0.1, 0.01, 0.001)
+
+#: Impostor pairs sampled at most by ``calibrate_embeddings`` (seeded); plenty for FAR 0.001.
+MAX_IMPOSTOR_PAIRS = 1_000_000
 
 
 class NotEnoughScores(BadInput):
@@ -79,3 +89,59 @@ def threshold_at_far(
     gen = None if genuine_scores is None else np.asarray(genuine_scores, dtype=np.float64).reshape(-1)
     tar = float((gen > tau).mean()) if gen is not None and gen.size else None
     return ThresholdEstimate(tau, far, tar, int(imp.size), 0 if gen is None else int(gen.size), lo, hi)
+
+
+def pair_scores(emb: np.ndarray, identities: Sequence[str], max_impostor_pairs: int | None = MAX_IMPOSTOR_PAIRS,
+                seed: int = 0, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine scores of all impostor pairs (different identities) and genuine pairs (same identity), each
+    unordered pair once, in row-major order of the upper triangle.
+
+    Scores are computed ``block`` rows at a time (memory O(block * N)); impostor pairs beyond
+    ``max_impostor_pairs`` are subsampled without replacement with a seeded generator.
+    """
+    e = np.asarray(emb, dtype=np.float64)
+    if e.ndim != 2 or len(e) != len(identities):
+        raise BadInput(f"need (N, D) embeddings and N identities, got {e.shape} and {len(identities)}")
+    e = e / np.linalg.norm(e, axis=1, keepdims=True).clip(min=1e-12)
+    ids = np.unique(np.asarray(identities, dtype=str), return_inverse=True)[1]
+    impostor, genuine = [], []
+    for r0 in range(0, len(e), block):
+        rows = np.arange(r0, min(r0 + block, len(e)))
+        upper = np.arange(len(e))[None, :] > rows[:, None]
+        same = ids[rows][:, None] == ids[None, :]
+        scores = e[rows] @ e.T
+        impostor.append(scores[upper & ~same])
+        genuine.append(scores[upper & same])
+    imp, gen = np.concatenate(impostor), np.concatenate(genuine)
+    if max_impostor_pairs is not None and len(imp) > max_impostor_pairs:
+        keep = np.random.Generator(np.random.PCG64(seed)).choice(len(imp), max_impostor_pairs, replace=False)
+        imp = imp[np.sort(keep)]
+    return imp, gen
+
+
+def calibrate_embeddings(emb: np.ndarray, identities: Sequence[str], fars: Sequence[float] = FARS,
+                         max_impostor_pairs: int | None = MAX_IMPOSTOR_PAIRS, seed: int = 0) -> dict[float, ThresholdEstimate]:
+    """Thresholds at ``fars`` from the impostor (and genuine, for TAR) pairs of one set of embeddings.
+
+    Raises ``NotEnoughScores`` when a FAR needs more impostor pairs than there are (1 / FAR at least).
+    """
+    estimates, skipped = thresholds_from_scores(*pair_scores(emb, identities, max_impostor_pairs, seed), fars)
+    if skipped:
+        raise next(iter(skipped.values()))
+    return estimates
+
+
+def thresholds_from_scores(
+    impostor: np.ndarray, genuine: np.ndarray, fars: Sequence[float]
+) -> tuple[dict[float, ThresholdEstimate], dict[float, Exception]]:
+    """Threshold estimates at every FAR the impostor scores can resolve (accept when score > tau), and the
+    ``NotEnoughScores`` error of each FAR they cannot."""
+    if len(impostor) == 0:
+        raise BadInput("calibration needs faces of at least two identities (no impostor pairs)")
+    estimates, skipped = {}, {}
+    for far in fars:
+        try:
+            estimates[float(far)] = threshold_at_far(impostor, far, genuine if len(genuine) else None)
+        except NotEnoughScores as e:
+            skipped[float(far)] = e
+    return estimates, skipped

@@ -34,7 +34,7 @@ def build_card(state: RunState, protected: Protected) -> dict[str, Any]:
         work=state.work.to_dict(),
         stage_seconds=state.work.stage_seconds,
         threads=state.threads,
-        warnings=state.warnings,
+        warnings=state.warnings + [w for t in state.targets for w in getattr(t, "warnings", [])],
         environment=environment(state.device),
     )
     return card.to_dict()

@@ -39,9 +39,14 @@ class Unit:
         return run_locked(self.key, self.fn, *self.args)
 
 
+def run_lock(key: str) -> FileLock:
+    """The cache-wide lock of ``key`` (a context manager that waits for another holder to finish)."""
+    return FileLock(str(subdir("locks") / f"{key}.lock"))
+
+
 def run_locked(key: str, fn: Callable[..., R], *args: Any) -> R:
-    """``fn(*args)`` while holding the cache-wide lock of ``key`` (waits for another holder to finish)."""
-    with FileLock(str(subdir("locks") / f"{key}.lock")):
+    """``fn(*args)`` while holding the lock of ``key``."""
+    with run_lock(key):
         return fn(*args)
 
 

@@ -15,14 +15,13 @@ from typing import Any, Sequence
 
 import torch
 
-from ..cache import json_sha256, subdir
+from ..cache import atomic_path, json_sha256, subdir
 from ..errors import BadInput
 from ..images import tensor_sha256
 from ..methods import ProtectContext
-from ..protocols.base import Item
 from ..stores import ImageStore
 from .executors import Executor, Unit
-from .state import RunState
+from .state import Item, RunState
 from .work import chunk_seed, chunks, seeded
 
 
@@ -115,7 +114,8 @@ def _image_units(state: RunState, protected: Protected, hashes: dict[str, str]) 
         if adv.shape != x.shape:
             raise BadInput(f"method {spec.method!r} misbehaved: protect returned shape {tuple(adv.shape)} for "
                            f"input {tuple(x.shape)}")
-        adv = (x + renormalise(adv - x, spec.mask_l2)).clamp(0, 1)
+        if spec.mask_l2 is not None:
+            adv = (x + renormalise(adv - x, spec.mask_l2)).clamp(0, 1)
         for k, img in zip(keys, adv):
             protected.store.put(k, img)
         state.work.protected += n
@@ -179,12 +179,9 @@ def _mask(state: RunState, path, identity: str, inference: list, protected: Prot
         else:
             mask = state.method.universal_mask(ctx)
     protected.mask_seconds.setdefault("customise", []).append(time.perf_counter() - t0)
-    mask = mask.detach().cpu().reshape(1, 3, state.size, state.size) if mask.numel() == 3 * state.size ** 2 else None
-    if mask is None:
+    if mask.numel() != 3 * state.size ** 2:
         raise BadInput(f"method {state.spec.method!r} misbehaved: its mask is not one (3, {state.size}, {state.size}) image")
-    mask = renormalise(mask, state.spec.mask_l2)[0]
-    from ..cache import atomic_path
-
+    mask = renormalise(mask.detach().cpu().reshape(1, 3, state.size, state.size), state.spec.mask_l2)[0]
     with atomic_path(path) as tmp:
         torch.save(mask, tmp)
     return mask

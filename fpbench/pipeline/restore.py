@@ -7,11 +7,10 @@ from typing import Sequence
 import torch
 
 from ..cache import json_sha256
-from ..protocols.base import Item
 from ..stores import ImageStore
 from ..transforms import Transform
 from .protect import Protected, context
-from .state import RunState
+from .state import Item, RunState
 from .work import chunk_seed, seeded
 
 

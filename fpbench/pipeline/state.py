@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Protocol as Structural, Sequence
 
 import torch
 from rich.progress import Progress
 
-from ..data.dataset import FaceDataset
+from ..data.dataset import FaceDataset, FaceRecord
 from ..methods import Method
-from ..protocols.base import Item, Protocol
 from ..spec import RunSpec
 from ..targets import Target
 from ..transforms import Transform
@@ -18,11 +17,21 @@ from ..zoo.model import FaceModel
 from .work import Work
 
 
+class Item(Structural):
+    """One face a run protects (protocols define their own: a verification pair, a 1:N probe, ...)."""
+
+    @property
+    def id(self) -> str: ...
+
+    source: FaceRecord
+    target: FaceRecord | None
+
+
 @dataclass
 class RunState:
     spec: RunSpec
     method: Method
-    protocol: Protocol
+    protocol: Any  # a fpbench.protocols.Protocol: it decides what is protected and how it is scored
     dataset: FaceDataset
     items: Sequence[Item]
     surrogate_names: tuple[str, ...]

@@ -14,7 +14,7 @@ def target_thresholds(state: RunState, target: Target) -> dict[str, Any]:
     from ..thresholds import calibrate_embeddings, threshold_for
 
     spec, dataset = state.spec, state.dataset
-    fars = sorted({spec.far, spec.esr_far})
+    fars = sorted({spec.far, spec.esr_far} if state.method.reversible else {spec.far})  # ESR needs esr_far only
     own = target.thresholds()
     card = getattr(getattr(target, "model", None), "card", None)
     model_name = card.name if card is not None else target.name

@@ -8,26 +8,17 @@ unauthorised models on verification pairs). A new protocol is one module registe
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol as Typing, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import pandas as pd
 
 from ..data.dataset import FaceDataset, FaceRecord
+from ..pipeline.state import Item
 from ..registry import Registry
 
 if TYPE_CHECKING:
     from ..pipeline.state import RunState
     from ..pipeline.protect import Protected
-
-
-class Item(Typing):
-    """One face a run protects."""
-
-    @property
-    def id(self) -> str: ...
-
-    source: FaceRecord
-    target: FaceRecord | None
 
 
 class Protocol:
@@ -46,10 +37,6 @@ class Protocol:
     def items(self, dataset: FaceDataset, goal: str) -> Sequence[Item]:
         """The faces to protect, in a fixed order."""
         raise NotImplementedError
-
-    def references(self, items: Sequence[Item]) -> list[FaceRecord]:
-        """Clean faces whose embeddings the scoring needs (computed once, cached)."""
-        return []
 
     def inference_photos(self, dataset: FaceDataset, identity: str) -> list[FaceRecord]:
         """The photos a person-specific mask for ``identity`` is made from (never test photos)."""

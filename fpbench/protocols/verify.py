@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -98,6 +99,8 @@ class Verify(Protocol):
         kind = KINDS[spec.goal]
         rows: dict[tuple[int, int], list[dict[str, Any]]] = {}  # (target index, transform index) -> rows
         task = state.progress.add_task("evaluate", total=len(state.targets) * len(state.transforms) * len(pairs))
+        for target in state.targets:  # paid targets refuse to start when their request budget cannot cover the run
+            target.plan(len(pairs) * len(state.transforms) * (4 if reversible else 1))
         for chunk in chunks(pairs, spec.batch_size, lambda p: p.target.id if p.target else ""):
             keys = [protected.keys[p.id] for p in chunk]
             x = protected.store.get(keys)
@@ -110,7 +113,8 @@ class Verify(Protocol):
                     rec = {"erasion": restored(state, protected, chunk, x_t, transform),
                            "erasion-wrong-key": restored(state, protected, chunk, x_t, transform, wrong_key=True)}
                 for t, target in enumerate(state.targets):
-                    tau_main, tau_esr = tau(state, target, spec.far), tau(state, target, spec.esr_far)
+                    tau_main = tau(state, target, spec.far)
+                    tau_esr = tau(state, target, spec.esr_far) if reversible else math.nan
                     with state.work.stage("embed"):
                         sims = target.score(x_t, refs, spec.batch_size)
                         sims_rec = {k: target.score(v, refs, spec.batch_size) for k, v in rec.items() if v is not None}
@@ -120,17 +124,24 @@ class Verify(Protocol):
                     for i, p in enumerate(chunk):
                         base = {"pair": p.id, "source": p.source.id, "target_face": p.target.id if p.target else "",
                                 "target": target.display, "transform": transform.name}
-                        sim = float(sims[i])
+                        sim = float(sims[i])  # NaN: the target found no face (its own outcome, never a success)
                         ok = sim > tau_main if spec.goal == "impersonate" else sim < tau_main
-                        out.append({**base, "kind": kind, "similarity": sim, "threshold": tau_main, "success": ok})
+                        out.append({**base, "kind": kind, "similarity": sim, "threshold": tau_main, "success": ok,
+                                    "outcome": outcome(sim)})
                         for rec_kind, s in sims_rec.items():  # erasion succeeds when the target no longer matches
                             out.append({**base, "kind": rec_kind, "similarity": float(s[i]), "threshold": tau_esr,
-                                        "success": float(s[i]) < tau_esr})
+                                        "success": float(s[i]) < tau_esr, "outcome": outcome(s[i])})
                         if sims_src is not None:  # restoration succeeds when the source person matches again
                             out.append({**base, "kind": "restoration", "similarity": float(sims_src[i]),
-                                        "threshold": tau_main, "success": float(sims_src[i]) > tau_main})
+                                        "threshold": tau_main, "success": float(sims_src[i]) > tau_main,
+                                        "outcome": outcome(sims_src[i])})
                     state.progress.advance(task, len(chunk))
         return pd.DataFrame([row for key in sorted(rows) for row in rows[key]])
+
+
+def outcome(similarity: float) -> str:
+    """``no-face`` when the target found no face to compare (NaN similarity), else ``scored``."""
+    return "no-face" if math.isnan(similarity) else "scored"
 
 
 def compared_with(pairs: Sequence[Pair]) -> dict[str, Any]:

@@ -67,10 +67,11 @@ class RunResult:
         except OSError as e:
             reason = e.strerror or str(e)
             if kept is None:
-                raise BadInput(f"cannot write the run to {run_dir} ({reason}), nor to the cache; free some space "
-                               "and re-run (cached work is reused)") from None
+                raise BadInput(f"cannot write the run to {run_dir} ({reason}), nor to the cache; free some space or "
+                               "pass another --out, and re-run (cached work is reused)") from None
             self.path = kept
-            raise BadInput(f"cannot write the run to {run_dir} ({reason}); the complete run is kept in {kept}") from None
+            raise BadInput(f"cannot write the run to {run_dir} ({reason}); the complete run is kept in {kept} "
+                           "(or pass another --out and re-run: cached work is reused)") from None
         self.path = run_dir
         return run_dir
 

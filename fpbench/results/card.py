@@ -87,7 +87,9 @@ def load_card(path: str | Path) -> RunCard:
         data = json.loads(path.read_text())
     except OSError as e:
         raise BadInput(f"{path}: cannot read the run card ({e.strerror or e})") from None
-    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: run card is not UTF-8 text; re-run to rewrite it (cached work is reused)") from None
+    except ValueError as e:  # JSONDecodeError
         what = "empty" if not path.stat().st_size else f"not valid JSON ({str(e).splitlines()[0]})"
         raise BadInput(f"{path}: run card is {what}; re-run to rewrite it (cached work is reused)") from None
     return RunCard.from_dict(data, path)

@@ -51,6 +51,9 @@ class Target:
         """Images embedded or pairs compared by this target object (cache misses)."""
         return 0
 
+    def plan(self, comparisons: int) -> None:
+        """Told how many comparisons the run will ask for before it asks (paid targets check their budget)."""
+
     def card(self) -> dict[str, Any]:
         options = dict(sorted(self.options.items()))
         return {"name": self.name, "display": self.display, "kind": "target", **({"options": options} if options else {})}
@@ -209,3 +212,6 @@ def _accepted_options(factory: Callable[..., Target]) -> set[str] | None:
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return None
     return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+
+
+from . import api  # noqa: E402,F401  (registers the commercial API adapters; they build on PairTarget)

@@ -1,9 +1,12 @@
-"""Face recognition models: plain PyTorch architectures with weights converted from registry packages."""
+"""Face recognition models: plain PyTorch architectures with weights converted from registry packages,
+described as data (``fpbench.zoo.cfg``): ``name`` or ``name.tag`` -> architecture + pretrained cfg."""
 from .catalog import ZOO, MissingWeights, WeightsMismatch, ZooEntry, fetch, is_fetched, load, register, state_dict_sha256
+from .cfg import Architecture, DerivedFrom, PackageFile, PretrainedCfg, PublishedThresholds, UserFile
 from .model import FaceModel, InputSpec, ModelCard
 
 __all__ = [
     "ZOO", "ZooEntry", "FaceModel", "InputSpec", "ModelCard", "MissingWeights", "WeightsMismatch",
+    "Architecture", "PretrainedCfg", "PackageFile", "UserFile", "DerivedFrom", "PublishedThresholds",
     "fetch", "is_fetched", "load", "register", "state_dict_sha256",
 ]
 

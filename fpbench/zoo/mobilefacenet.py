@@ -13,11 +13,12 @@ import torch
 import torch.nn as nn
 
 from ..packages import Package
-from .catalog import ZooEntry, register
+from .catalog import register
+from .cfg import Architecture, PackageFile, PretrainedCfg
 from .convert import state_dict_in_order
 from .convert.tf_same import same_conv2d
 from .convert.tflite_weights import read_tflite_layers
-from .model import InputSpec, ModelCard
+from .model import InputSpec
 
 EMBEDDING_DIM = 192
 
@@ -96,16 +97,16 @@ PACKAGE = Package(
 )
 MEMBER = "android/src/main/assets/MobileFaceNet.tflite"
 
-CARD = ModelCard(
-    name="mobilefacenet",
-    architecture="MobileFaceNet (inverted residual bottlenecks, PReLU, 7x7 global depthwise conv), "
-    "0.47 GFLOP, 1.3 M params",
-    embedding_dim=EMBEDDING_DIM,
+ARCH = Architecture(
+    "mobilefacenet", "MobileFaceNet (inverted residual bottlenecks, PReLU, 7x7 global depthwise conv), "
+    "0.47 GFLOP, 1.3 M params", build, EMBEDDING_DIM,
+)
+
+CFG = PretrainedCfg(
+    source=PackageFile(PACKAGE, MEMBER, convert),
     input=InputSpec(size=112, channels="RGB", scale=255.0, mean=(127.5, 127.5, 127.5), std=(128.0, 128.0, 128.0)),
     loss="likely ArcFace (additive angular margin; the default of sirius-ai MobileFaceNet_TF training) - inferred",
     training_data="likely MS1M (insightface MS1M-refine) - inferred from the sirius-ai MobileFaceNet_TF recipe",
-    source=f"npm {PACKAGE.spec}: {MEMBER}",
-    archive_sha256=PACKAGE.sha256,
     weights_sha256="cb65493b40c389bf88a123fea97f4a929e8d5d8ee92ef994fea7dbbf7184b2f7",
     licence="package MIT; sirius-ai MobileFaceNet_TF source Apache-2.0; the weights carry no licence of their own "
     "and MS1M is research-only",
@@ -119,4 +120,4 @@ CARD = ModelCard(
     "ArcFace-aligned crop the MS1M training data uses.",
 )
 
-ENTRY = register(ZooEntry(card=CARD, build=build, package=PACKAGE, member=MEMBER, convert=convert))
+ENTRY = register("mobilefacenet", ARCH, CFG)

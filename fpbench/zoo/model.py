@@ -43,7 +43,7 @@ class ModelCard:
     licence: str = "unknown"
     verified: str = ""  # what was checked against the original runtime, and how closely
     notes: str = ""
-    thresholds: dict[str, Any] = field(default_factory=dict)  # published thresholds with their source
+    thresholds: dict[str, Any] = field(default_factory=dict)  # published ones, from the cfg (fpbench.zoo.cfg)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

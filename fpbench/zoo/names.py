@@ -1,6 +1,6 @@
 """What a model name the user typed means, and what will actually run.
 
-Zoo names resolve to themselves. Paper names (``arcface``, ``cosface``, ``ir152``, ``irse50``, ``facenet``,
+Zoo names (``name`` or ``name.tag``) resolve to themselves. Paper names (``arcface``, ``cosface``, ``ir152``, ``irse50``, ``facenet``,
 ``mobileface``/``mobile_face``) resolve to the user's checkpoint when one was added with ``fpbench zoo add``.
 Without one, ``arcface`` falls back to the embedded ArcFace-loss model, and says so in ``display``
 (``arcface[mobilefacenet]``); the others raise an error naming the command that adds weights.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..registry import UnknownName
 from .catalog import ZOO, MissingWeights
 from .paper import ARCHS, PAPER_ALIASES, PAPER_MODELS
-from .user import user_model
+from .user import canonical, user_model
 
 #: Paper name -> embedded model trained with the same loss, used (and shown) when no user weights exist.
 FALLBACKS: dict[str, str] = {"arcface": "mobilefacenet"}
@@ -28,17 +28,17 @@ class Resolved:
 
 def embedded_models() -> list[str]:
     """Zoo models whose weights come from a registry package."""
-    return [e.name for e in ZOO.entries() if e.obj.package is not None]
+    return [e.name for e in ZOO.entries() if e.obj.package_file is not None]
 
 
 def user_models() -> list[str]:
-    """Zoo models whose weights the user added (and that are in the cache)."""
-    return [e.name for e in ZOO.entries() if e.obj.package is None and user_model(e.name) is not None]
+    """Zoo models whose weights the user added or fpbench derived (and that are in the cache)."""
+    return [e.name for e in ZOO.entries() if e.obj.package_file is None and user_model(e.name) is not None]
 
 
 def resolve(name: str) -> Resolved:
     """Map a requested model name to the zoo entry that runs; see the module docstring."""
-    key = PAPER_ALIASES.get(name, name)
+    key = canonical(name)
     if key in PAPER_MODELS:
         if user_model(key) is not None:
             return Resolved(name, key, key)
@@ -50,8 +50,8 @@ def resolve(name: str) -> Resolved:
             f"{name!r} needs your {arch} checkpoint ({PAPER_MODELS[key].reference}): run "
             f"`fpbench zoo add {key} --weights FILE`; embedded models usable instead: {', '.join(embedded_models())}"
         )
-    if name in ZOO:
-        return Resolved(name, name, name)
+    if key in ZOO:
+        return Resolved(name, key, key)
     raise UnknownName(f"unknown model {name!r}; available: {', '.join(available_targets())}")
 
 
@@ -59,7 +59,7 @@ def describe_targets() -> list[tuple[str, str, str]]:
     """(name, description, origin) of every zoo model and paper name, for ``fpbench list targets``;
     paper names without weights are listed with the command that adds them."""
     rows = [(e.name, e.description, e.obj.card.source or "zoo") for e in ZOO.entries()
-            if e.obj.package is not None or user_model(e.name) is not None]
+            if e.obj.package_file is not None or user_model(e.name) is not None]
     for name, model in PAPER_MODELS.items():
         if user_model(name) is not None:
             continue

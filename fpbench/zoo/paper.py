@@ -5,21 +5,19 @@ No registry package ships these weights, so each paper name (``arcface``, ``cosf
 checks the user's checkpoint against the architecture and caches it (see ``fpbench.zoo.user``).
 
 ``ARCHS`` are the architectures a user checkpoint can be added as; ``PAPER_MODELS`` says which ones each
-paper name accepts (the first is the default) and what is known about the public checkpoints.
+paper name accepts (the first is the default), what is known about the public checkpoints, and the LFW
+thresholds the Adv-Makeup/AMT-GAN test code publishes for them (read by ``fpbench.thresholds``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
 
-import torch.nn as nn
-
-from ..thresholds import PUBLISHED, PUBLISHED_SOURCE
 from .arch.inception_resnet_v1 import InceptionResnetV1
 from .arch.iresnet import iresnet50, iresnet100
 from .arch.irse import ir152, irse50
 from .arch.mobilefacenet_paper import MobileFaceNet
-from .model import InputSpec, ModelCard
+from .cfg import Architecture, PretrainedCfg, PublishedThresholds, WeightsSource
+from .model import InputSpec
 
 #: insightface arcface_torch evaluation: RGB, (x / 255 - 0.5) / 0.5 on the 5-point aligned 112 crop.
 INSIGHTFACE_INPUT = InputSpec(size=112, channels="RGB", scale=1.0, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
@@ -35,30 +33,19 @@ AMT_CROP_NOTE = (
 )
 
 
-@dataclass(frozen=True)
-class Arch:
-    """An architecture user weights can be added as."""
-
-    name: str
-    label: str  # for cards and tables, e.g. "IResNet-100"
-    build: Callable[[], nn.Module]
-    embedding_dim: int
-    input: InputSpec
-    #: key prefixes of training-only parts found in public checkpoints (dropped on `zoo add`, and reported)
-    dropped_prefixes: tuple[str, ...] = ()
-
-
-ARCHS: dict[str, Arch] = {
+ARCHS: dict[str, Architecture] = {
     a.name: a
     for a in (
-        Arch("iresnet100", "IResNet-100", iresnet100, 512, INSIGHTFACE_INPUT),
-        Arch("iresnet50", "IResNet-50", iresnet50, 512, INSIGHTFACE_INPUT),
-        Arch("ir152", "IR-152", ir152, 512, AMT_INPUT_112),
-        Arch("irse50", "IR-SE-50", irse50, 512, AMT_INPUT_112),
-        Arch("inception_resnet_v1", "Inception-ResNet-v1", InceptionResnetV1, 512, AMT_INPUT_160, ("logits.",)),
-        Arch("mobilefacenet512", "MobileFaceNet-512", MobileFaceNet, 512, AMT_INPUT_112),
+        Architecture("iresnet100", "IResNet-100", iresnet100, 512, INSIGHTFACE_INPUT),
+        Architecture("iresnet50", "IResNet-50", iresnet50, 512, INSIGHTFACE_INPUT),
+        Architecture("ir152", "IR-152", ir152, 512, AMT_INPUT_112),
+        Architecture("irse50", "IR-SE-50", irse50, 512, AMT_INPUT_112),
+        Architecture("inception_resnet_v1", "Inception-ResNet-v1", InceptionResnetV1, 512, AMT_INPUT_160, ("logits.",)),
+        Architecture("mobilefacenet512", "MobileFaceNet-512", MobileFaceNet, 512, AMT_INPUT_112),
     )
 }
+
+PUBLISHED_SOURCE = "Adv-Makeup/AMT-GAN test code (LFW)"
 
 
 @dataclass(frozen=True)
@@ -71,12 +58,13 @@ class PaperModel:
     training_data: str
     reference: str  # where the public checkpoint and its test code come from
     notes: str = ""
-    thresholds: dict[str, Any] = field(default_factory=dict)
+    thresholds: PublishedThresholds | None = None
 
 
-def _published(name: str, paper_key: str) -> dict[str, Any]:
-    return {"source": PUBLISHED_SOURCE, "dataset": "LFW", "paper_name": paper_key,
-            "far": {str(far): tau for far, tau in PUBLISHED[name].items()}}
+def _published(paper_key: str, tau_01: float, tau_001: float, tau_0001: float) -> PublishedThresholds:
+    """The LFW thresholds at FAR 0.1 / 0.01 / 0.001 of the Adv-Makeup/AMT-GAN test code (its name ``paper_key``)."""
+    return PublishedThresholds(PUBLISHED_SOURCE, "LFW", {0.1: tau_01, 0.01: tau_001, 0.001: tau_0001},
+                               note=f"{paper_key} in that code; they hold for its checkpoint")
 
 
 PAPER_MODELS: dict[str, PaperModel] = {
@@ -87,15 +75,16 @@ PAPER_MODELS: dict[str, PaperModel] = {
         PaperModel("cosface", ("iresnet100", "iresnet50"), "CosFace", "MS1MV3/Glint360K (per checkpoint)",
                    "insightface arcface_torch backbone.pth (cosface runs)"),
         PaperModel("ir152", ("ir152",), "ArcFace (face.evoLVe)", "MS1M (face.evoLVe)",
-                   "Adv-Makeup/AMT-GAN assets ir152.pth", AMT_CROP_NOTE, _published("ir152", "ir152")),
+                   "Adv-Makeup/AMT-GAN assets ir152.pth", AMT_CROP_NOTE, _published("ir152", 0.094632, 0.166788, 0.227922)),
         PaperModel("irse50", ("irse50",), "ArcFace (InsightFace_Pytorch)", "MS1M",
-                   "Adv-Makeup/AMT-GAN assets irse50.pth", AMT_CROP_NOTE, _published("irse50", "irse50")),
+                   "Adv-Makeup/AMT-GAN assets irse50.pth", AMT_CROP_NOTE, _published("irse50", 0.144840, 0.241045, 0.312703)),
         PaperModel("facenet", ("inception_resnet_v1",), "softmax + center loss (FaceNet, facenet-pytorch)", "VGGFace2",
                    "Adv-Makeup/AMT-GAN assets facenet.pth / facenet-pytorch 20180402-114759-vggface2.pt",
                    AMT_CROP_NOTE + " facenet-pytorch itself normalises with (x*255 - 127.5) / 128 on MTCNN crops.",
-                   _published("facenet", "facenet")),
+                   _published("facenet", 0.256587, 0.409131, 0.591191)),
         PaperModel("mobileface", ("mobilefacenet512",), "ArcFace (InsightFace_Pytorch)", "MS1M",
-                   "Adv-Makeup/AMT-GAN assets mobile_face.pth", AMT_CROP_NOTE, _published("mobileface", "mobile_face")),
+                   "Adv-Makeup/AMT-GAN assets mobile_face.pth", AMT_CROP_NOTE,
+                   _published("mobile_face", 0.183635, 0.301611, 0.380878)),
     )
 }
 
@@ -103,17 +92,14 @@ PAPER_MODELS: dict[str, PaperModel] = {
 PAPER_ALIASES: dict[str, str] = {"mobile_face": "mobileface"}
 
 
-def arch_card(name: str, arch: Arch, **fields: Any) -> ModelCard:
-    """Card of a user-added model of architecture ``arch`` (``fields`` fill source, sha256, notes...)."""
-    return ModelCard(name=name, architecture=arch.label, embedding_dim=arch.embedding_dim, input=arch.input, **fields)
-
-
-def paper_card(name: str, arch_name: str | None = None, **fields: Any) -> ModelCard:
-    """Card of paper model ``name`` built as ``arch_name`` (default: its first architecture)."""
+def paper_cfg(name: str, arch: Architecture, source: WeightsSource, weights_sha256: str = "",
+              notes: str = "", tag: str = "") -> PretrainedCfg:
+    """Cfg of paper model ``name`` (or its ``tag``) built as ``arch``; published thresholds only for the
+    untagged name, whose weights are the paper's checkpoint."""
     m = PAPER_MODELS[name]
-    arch = ARCHS[arch_name or m.archs[0]]
-    notes = " ".join(s for s in (f"Checkpoint: {m.reference}.", m.notes, fields.pop("notes", "")) if s)
-    if m.thresholds:
+    published = m.thresholds if not tag else None
+    notes = " ".join(s for s in (f"Checkpoint: {m.reference}.", m.notes, notes) if s)
+    if published:
         notes += " Published thresholds hold for the Adv-Makeup/AMT-GAN checkpoint; other weights need `fpbench calibrate`."
-    return arch_card(name, arch, loss=m.loss, training_data=m.training_data, notes=notes,
-                     thresholds=dict(m.thresholds), **fields)
+    return PretrainedCfg(source, weights_sha256, arch.input, loss=m.loss, training_data=m.training_data, notes=notes,
+                         thresholds=published)

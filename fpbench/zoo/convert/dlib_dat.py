@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..catalog import WeightsMismatch
+from ..integrity import WeightsMismatch
 
 #: dlib layer type names fpbench reads (tag, skip and loss layers carry no parameters and are skipped)
 _NAMES = ("input_rgb_image_sized", "con_4", "affine_", "relu_", "max_pool_2", "avg_pool_2", "add_prev_", "fc_2")

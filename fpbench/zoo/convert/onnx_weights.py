@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..catalog import WeightsMismatch
+from ..integrity import WeightsMismatch
 from . import Layer
 
 _PARAMETRIC = ("Conv", "BatchNormalization", "PRelu", "Gemm")

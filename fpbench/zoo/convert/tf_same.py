@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch.nn as nn
 
-from ..catalog import WeightsMismatch
+from ..integrity import WeightsMismatch
 
 
 def same_conv2d(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, bias: bool = True) -> nn.Conv2d:

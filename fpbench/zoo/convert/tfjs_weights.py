@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..catalog import WeightsMismatch
+from ..integrity import WeightsMismatch
 from . import Layer
 from .tf_same import same_kernel
 

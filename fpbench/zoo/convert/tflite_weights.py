@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..catalog import WeightsMismatch
+from ..integrity import WeightsMismatch
 from . import Layer
 from .tf_same import same_kernel
 
