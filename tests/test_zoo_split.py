@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from fpbench.errors import BadInput
-from fpbench.zoo import ZOO, FaceModel, is_fetched, load
-from fpbench.zoo.paper import ARCHS, arch_card
+from fpbench.zoo import ZOO, FaceModel, ModelCard, is_fetched, load
+from fpbench.zoo.paper import ARCHS
 from fpbench.zoo.split import DEFAULT_UNITS, split
 from zoo_helpers import synthetic_state_dict
 
@@ -45,7 +45,7 @@ def _check_identity(model: FaceModel, n: int) -> torch.Tensor:
 @pytest.mark.parametrize("name", EMBEDDED)
 def test_split_is_the_full_model_for_every_embedded_architecture(name):
     entry = ZOO.get(name)
-    model = FaceModel(_random_weights(entry.build(), 0), entry.card).eval()
+    model = FaceModel(_random_weights(entry.arch.build(), 0), entry.card).eval()
     z = _check_identity(model, DEFAULT_UNITS)
     channels, side = SHALLOW_SHAPES[name]
     assert tuple(z.shape[1:]) == (channels, side, side)
@@ -58,7 +58,7 @@ def test_split_is_the_full_model_for_the_paper_architectures(arch):
     spec = ARCHS[arch]
     backbone = spec.build()
     backbone.load_state_dict(synthetic_state_dict(arch))
-    model = FaceModel(backbone, arch_card(arch, spec)).eval()
+    model = FaceModel(backbone, ModelCard(arch, spec.label, spec.embedding_dim, spec.input)).eval()
     _check_identity(model, DEFAULT_UNITS)
 
 
@@ -71,7 +71,7 @@ def test_split_with_the_real_weights(name):
 
 def test_layers_lists_every_shallow_unit_and_ends_with_the_feature():
     entry = ZOO.get("mfn512")
-    model = FaceModel(_random_weights(entry.build(), 2), entry.card)
+    model = FaceModel(_random_weights(entry.arch.build(), 2), entry.card)
     e_c, _ = split(model, 5)
     with torch.no_grad():
         layers = e_c.layers(_faces())
@@ -82,7 +82,7 @@ def test_layers_lists_every_shallow_unit_and_ends_with_the_feature():
 
 def test_split_rejects_a_unit_count_out_of_range_and_an_unknown_architecture():
     entry = ZOO.get("sface")
-    model = FaceModel(entry.build(), entry.card)
+    model = FaceModel(entry.arch.build(), entry.card)
     with pytest.raises(BadInput, match="1 to 14 units"):
         split(model, 0)
     with pytest.raises(BadInput, match="has no shallow/deep split"):
