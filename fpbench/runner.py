@@ -137,12 +137,14 @@ def run(
     dataset: str = "mini",
     transforms: Sequence[str] = ("identity",),
     *,
-    out: str | Path | None = "runs",
+    out: str | Path | None = None,
     progress: bool = False,
     threads: int | None = None,
     **options: Any,
 ):
     """Python API mirroring ``fpbench run``: returns a ``RunResult`` (``.scores``, ``.table()``, ``.to_latex()``).
+    Nothing is written beside your code unless ``out`` names a folder (the run is still cached, and
+    ``result.save(dir)`` writes it later).
 
     ``options`` are the other RunSpec fields (goal, protocol, authorised, surrogates, params, profile, seed,
     device, batch_size, far, esr_far, mask_l2, quality).

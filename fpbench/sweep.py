@@ -13,20 +13,25 @@ Example (examples/table2_mini.yaml)::
       - none
       - {method: fgsm, params: {eps: 4/255}}
       - {method: pgd, params: {eps: 4/255, steps: 20}}
+      - {method: pgd, params: {eps: [2/255, 4/255, 8/255], steps: 20}}   # a grid: one cell per eps
 
 Every cell is a normal run directory; a cell whose directory already holds a card for the same spec is
-skipped, and all cells share the protected-image and embedding caches.
+skipped, and all cells share the protected-image and embedding caches. The output folder's ``sweep.json``
+lists the cells in the spec's order (and its parameter order), so ``fpbench table`` shows them that way.
 """
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
-from .cache import json_sha256
+from .cache import json_sha256, write_json
 from .errors import BadInput
 from .pipeline.executors import Executor, SerialExecutor, Unit
+from .results import SWEEP_INDEX
+from .results.labels import format_value, param_order
 from .runner import Runner
 from .spec import RunSpec
 from .sweepfile import read_sweep_file
@@ -38,6 +43,7 @@ class Sweep:
     out: Path
     specs: list[RunSpec]
     table_metric: str
+    param_order: tuple[str, ...] = ()  # parameter names in the spec's order (row labels)
 
 
 def load_sweep(path: Path, out: Path | None = None, device: str | None = None) -> Sweep:
@@ -47,18 +53,40 @@ def load_sweep(path: Path, out: Path | None = None, device: str | None = None) -
     specs = []
     for seed in doc.get("seeds", [0]):
         for entry in doc["methods"]:
-            spec = RunSpec(
-                method=entry["method"], targets=tuple(doc["targets"]),
-                transforms=tuple(entry.get("transforms", doc.get("transforms", ["identity"]))),
-                surrogates=tuple(entry.get("surrogates", doc.get("surrogates", []))),
-                params=entry["params"], seed=seed, device=device or doc.get("device", "cpu"), **common,
-            )
-            try:
-                specs.append(spec.validate())
-            except BadInput as e:
-                raise BadInput(f"{path}: {e}") from None
+            for params in grid(entry["params"]):
+                spec = RunSpec(
+                    method=entry["method"], targets=tuple(doc["targets"]),
+                    transforms=tuple(entry.get("transforms", doc.get("transforms", ["identity"]))),
+                    surrogates=tuple(entry.get("surrogates", doc.get("surrogates", []))),
+                    params=params, seed=seed, device=device or doc.get("device", "cpu"), **common,
+                )
+                try:
+                    specs.append(spec.validate())
+                except BadInput as e:
+                    raise BadInput(f"{path}: {e}") from None
     name = doc.get("name", path.stem)
-    return Sweep(name, out or Path(doc.get("out", Path("runs") / name)), specs, doc.get("table_metric", "asr"))
+    order = tuple(dict.fromkeys(k for entry in doc["methods"] for k in entry["params"]))
+    return Sweep(name, out or Path(doc.get("out", Path("runs") / name)), specs, doc.get("table_metric", "asr"), order)
+
+
+def grid(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every combination of the listed values (``{eps: [a, b], steps: 20}`` -> two dicts), keys in order."""
+    values = [v if isinstance(v, list) else [v] for v in params.values()]
+    return [dict(zip(params, combo)) for combo in itertools.product(*values)]
+
+
+def cell_label(k: int, n: int, spec: RunSpec, order: Sequence[str] = ()) -> str:
+    """``cell 3 of 5: pgd seed=0 eps=8/255 steps=20``: parameters in the spec's order, budgets as fractions."""
+    keys = param_order(spec.method, list(spec.params), order)
+    params = " ".join(f"{key}={format_value(spec.params[key])}" for key in keys)
+    return f"cell {k} of {n}: {spec.method} seed={spec.seed}" + (f" {params}" if params else "")
+
+
+def write_index(sweep: Sweep, resolved: Sequence[RunSpec]) -> None:
+    """The cells' order and the parameter order, for ``fpbench table`` (``results.SWEEP_INDEX``)."""
+    sweep.out.mkdir(parents=True, exist_ok=True)
+    write_json(sweep.out / SWEEP_INDEX, {"cells": [json_sha256(s.to_dict()) for s in resolved],
+                                         "params": list(sweep.param_order)})
 
 
 def run_sweep(sweep: Sweep, progress: bool = True, executor: Executor | None = None) -> Iterator[tuple[str, str]]:
@@ -68,9 +96,10 @@ def run_sweep(sweep: Sweep, progress: bool = True, executor: Executor | None = N
     executor = executor or SerialExecutor()
     n = len(sweep.specs)
     todo: list[tuple[str, Unit]] = []
-    for k, spec in enumerate(sweep.specs, 1):
-        resolved = Runner(spec, None, progress=False).spec  # the spec as a card records it
-        label = f"cell {k} of {n}: {spec.method} seed={spec.seed} {json.dumps(spec.params, sort_keys=True)}"
+    cells = [Runner(spec, None, progress=False).spec for spec in sweep.specs]  # the specs as cards record them
+    write_index(sweep, cells)
+    for k, (spec, resolved) in enumerate(zip(sweep.specs, cells), 1):
+        label = cell_label(k, n, spec, sweep.param_order)
         if _finished(sweep.out, resolved):
             yield label, "skipped"
             continue

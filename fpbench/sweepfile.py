@@ -95,12 +95,21 @@ def params(value: Any, where: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise _fail(where, "a mapping of parameter names to values", value)
-    out = {}
+    out: dict[str, Any] = {}
     for key, raw in value.items():
-        if raw is not None and not isinstance(raw, (str, int, float, bool)):
-            raise _fail(f"{where}.{key}", "a number, true/false or a string", raw)
-        out[key] = parse_value(raw)
+        if isinstance(raw, list):  # a grid: one cell per value
+            if not raw:
+                raise _fail(f"{where}.{key}", "a value or a non-empty list of values (a grid)", raw)
+            out[key] = [_scalar(v, f"{where}.{key}[{i}]") for i, v in enumerate(raw)]
+        else:
+            out[key] = _scalar(raw, f"{where}.{key}")
     return out
+
+
+def _scalar(raw: Any, where: str) -> Any:
+    if raw is not None and not isinstance(raw, (str, int, float, bool)):
+        raise _fail(where, "a number, true/false or a string (or a list of them: a grid)", raw)
+    return parse_value(raw)
 
 
 def methods(value: Any, where: str) -> list[dict[str, Any]]:

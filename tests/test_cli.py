@@ -71,8 +71,9 @@ def test_sweep_runs_cells_once_then_skips(plugin_env, tmp_path):
     second = fpbench(["sweep", str(spec), "--quiet"], plugin_env, tmp_path)
     assert len(re.findall(r"^\s+skipped\s", second.stdout, re.M)) == 3
     table = fpbench(["table", str(tmp_path / "runs" / "grid"), "--format", "csv"], plugin_env, tmp_path)
-    lines = table.stdout.strip().splitlines()
-    assert lines[0] == "method,toy-fr-a,toy-fr-b" and len(lines) == 4
+    lines = [line for line in table.stdout.strip().splitlines() if not line.startswith("#")]
+    assert lines[0] == "method/transform,toy-fr-a,toy-fr-b" and len(lines) == 7  # a row per transform
+    assert [line.split(",")[0] for line in lines[1:3]] == ["none · identity", "none · resize0.5"]  # the spec's order
 
 
 def test_sweep_with_two_jobs_gives_the_same_tables_as_one(plugin_env, tmp_path):
@@ -91,4 +92,4 @@ def test_sweep_with_two_jobs_gives_the_same_tables_as_one(plugin_env, tmp_path):
         table = fpbench(["table", f"runs-{jobs}", "--format", "csv", "--ci"], env, tmp_path)
         assert table.returncode == 0, table.stderr
         tables.append(table.stdout)
-    assert tables[0] == tables[1] and len(tables[0].strip().splitlines()) == 4
+    assert tables[0] == tables[1] and len([r for r in tables[0].strip().splitlines() if r[0] != "#"]) == 4

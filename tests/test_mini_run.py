@@ -56,4 +56,6 @@ def test_quality_is_measured(runs):
     assert set(q.image) == {"protected"}  # pgd has no unperturbed output and no restorer
     s = runs["pgd"].card["quality"]
     assert s["sets"]["protected"]["fid"] > 0 and s["sets"]["protected"]["n"] == len(q)
+    if s["sets"]["protected"]["kid_subset_size"] >= len(q):  # one subset, the whole set: no spread to report
+        assert s["sets"]["protected"]["kid_std"] is None
     assert "package-derived" in str(s["weights"]) or "official" in str(s["weights"])

@@ -73,7 +73,7 @@ def test_installed_wheel_shows_published_baselines(installed, tmp_path, capsys):
     assert main(args) == 0  # the same table from the source tree
     assert table == capsys.readouterr().out
     labels = [row[0] for row in csv.reader(io.StringIO(table))]
-    assert labels[:3] == ["method", "pgd", "PGD (published, CelebA-HQ)"]
+    assert labels[:2] == ["method", "pgd"] and "PGD (published, CelebA-HQ)" in labels  # a block after the runs
     assert {"ErasableMask (published, FFHQ)", "Clean (published, CelebA-HQ)"} <= set(labels)
 
 

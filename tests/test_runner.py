@@ -86,7 +86,8 @@ def test_card_has_provenance_and_scores_have_columns(fresh_cache, tmp_path):
     assert "calibrated on this run's dataset" in tau["source"] and tau["n_impostor"] > 0
     assert set(card["stage_seconds"]) >= {"load", "protect", "embed"}
     loaded = RunResult.load(result.path)
-    assert list(loaded.scores.columns) == ["pair", "source", "target_face", "target", "transform", "kind",
+    assert list(loaded.scores.columns) == ["pair", "source", "target_face", "target", "transform", "clean_file",
+                                           "protected_file", "reference_file", "restored_file", "kind",
                                            "similarity", "threshold", "success", "outcome"]
     s = loaded.scores
     assert ((s["similarity"] > s["threshold"]) == s["success"]).all()
@@ -138,3 +139,11 @@ def test_python_api_mirrors_cli(fresh_cache, tmp_path):
     assert set(result.scores["transform"]) == {"identity", "resize0.5"}
     assert "\\toprule" in result.to_latex()
     assert result.card["method"]["params"] == {"sigma": 1.5}
+    shown = str(result.table())  # prints as a table, not as an object
+    assert shown.startswith("| target/transform | ") and "toy-fr-a · resize0.5" in shown and "n = " in shown
+
+
+def test_python_api_writes_no_runs_folder_unless_asked(fresh_cache, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = fpbench.run("none", ["toy-fr-a"], dataset="toy-faces", quality=False, batch_size=4)
+    assert result.path is None and not (tmp_path / "runs").exists()

@@ -125,13 +125,60 @@ def test_quality_compares_each_image_set_with_its_reference(fresh_cache):
     run_fit(state, SerialExecutor())
     protected = run_protect(state, SerialExecutor())
     dataset, pairs = state.dataset, state.items
-    sets = {name: (x, ref) for name, x, ref, _ in quality_sets(state, protected)}
+    made = list(quality_sets(state, protected))
+    sets = {name: (x, ref) for name, x, ref, _, _ in made}
     assert list(sets) == ["protected", "protected vs edited", "restored"]
     clean = dataset.images([p.source for p in pairs], 112)
     x, ref = sets["protected vs edited"]
     assert torch.equal(sets["protected"][1], clean) and torch.equal(sets["restored"][1], clean)
     assert (ref - (clean + 0.5) / 2).abs().max() <= 0.5 / 255 + 1e-6  # the unperturbed output, 8-bit stored
     assert (sets["restored"][0] - clean).abs().max() <= 2 / 255 + 1e-6
+    # every quality row names its image and its reference, files that hold those very images
+    for name, x, ref, _, (files, ref_files) in made:
+        assert len(files) == len(ref_files) == len(pairs)
+        assert torch.equal(load_files(files), x) and torch.equal(load_files(ref_files), ref), name
+
+
+def load_files(names) -> torch.Tensor:
+    from fpbench.images import from_uint8, read_image
+    from fpbench.results.files import resolve
+
+    return torch.cat([from_uint8(read_image(resolve(n))) for n in names])
+
+
+def test_score_rows_name_the_files_of_their_images(fresh_cache, tmp_path, capsys):
+    from PIL import Image
+
+    from fpbench.cli.main import main
+    from fpbench.data import load_dataset
+    from fpbench.protocols.verify import make_pairs
+
+    result = Runner(toy_spec(transforms=("identity", "jpeg50")), tmp_path / "runs", progress=False).execute()
+    s = result.scores
+    pairs = {p.id: p for p in make_pairs(load_dataset("toy-faces"), "impersonate")}
+    imp = s[(s["kind"] == "impersonation") & (s["transform"] == "identity")]
+    dataset = load_dataset("toy-faces")
+    assert torch.equal(load_files(imp["clean_file"]), dataset.images([pairs[p].source for p in imp["pair"]], 112))
+    references = dataset.images([pairs[p].reference for p in imp["pair"]], 112)
+    assert torch.equal(load_files(imp["reference_file"]), references)
+    assert imp["protected_file"].str.startswith("protected/").all() and (imp["restored_file"] == "").all()
+    for kind in ("erasion", "erasion-wrong-key", "restoration"):
+        assert s[s["kind"] == kind]["restored_file"].map(lambda n: (fresh_cache / n).is_file()).all(), kind
+    erasion = s[s["kind"] == "erasion"]
+    per_transform = erasion.groupby("transform")["restored_file"].nunique().to_dict()
+    assert per_transform == {"identity": len(pairs), "jpeg50": len(pairs)}
+    rvr = s[(s["kind"] == "restoration") & (s["transform"] == "identity")]
+    assert torch.equal(load_files(rvr["reference_file"]),
+                       dataset.images([pairs[p].source_reference for p in rvr["pair"]], 112))
+    # fpbench show: a sheet of the first pairs (clean, protected, restored, reference) and the export
+    assert main(["show", str(result.path), "--pairs", "2", "--out", str(tmp_path / "sheet.png"),
+                 "--export", str(tmp_path / "export")]) == 0
+    with Image.open(tmp_path / "sheet.png") as sheet:
+        assert sheet.width == 4 * 128 and sheet.height > 2 * 128
+    exported = sorted(p.name for p in (tmp_path / "export").iterdir())
+    assert len(exported) == len(pairs) and all("_to_" in n and n.endswith(".png") for n in exported)
+    assert main(["show", str(result.path), "--transform", "gauss9"]) == 2
+    assert "no protection scores under transform 'gauss9'" in capsys.readouterr().err
 
 
 def test_a_method_refuses_a_goal_it_is_not_made_for():

@@ -51,7 +51,7 @@ def test_csv_and_markdown():
     assert csv.splitlines()[0] == "method,sface,mfn_512"
     assert "pgd,50.00,25.00" in csv
     md = render(table, "markdown", ci=True)
-    assert md.splitlines()[0] == "| method | sface | mfn_512 |"
+    assert md.splitlines()[0] == "| method | sface ASR % | mfn_512 ASR % |"  # units in headers
     assert md.count("\n") == 5 and "[" in md
 
 
@@ -81,14 +81,14 @@ def test_latex_booktabs_best_bold_second_underlined():
     assert "mfn\\_512" in tex
     assert "\\textbf{75.00}" in tex  # erasablemask on sface
     assert "\\underline{50.00}" in tex  # pgd on sface
-    assert "\\caption{ASR on mini (\\%)}" in tex
+    assert "\\caption{ASR on mini (\\%). verify (impersonate); ASR in \\%" in tex
 
 
 def test_latex_two_metrics_per_target_like_table2():
     tex = render(build_table(RUNS, ["asr", "esr"]), "latex", ci=True)
     check_latex(tex, columns=5)
     assert tex.count("\\multicolumn{2}{c}") == 2
-    assert "ASR$\\uparrow$ & ESR$\\uparrow$" in tex
+    assert "ASR (\\%)$\\uparrow$ & ESR (\\%)$\\uparrow$" in tex
 
 
 def test_latex_escape():
@@ -121,7 +121,7 @@ def test_latex_escapes_metric_headers_and_takes_them_from_the_registry():
     em = RunResult(card={"method": {"method": "erasablemask"}, "spec": {"goal": "impersonate"}}, scores=pd.DataFrame(rows))
     tex = render(build_table([em, RUNS[0]], ["asr", "esr_wrong"]), "latex", ci=False)
     check_latex(tex, columns=5)  # ESR_WRONG's underscore used to reach TeX bare
-    assert "ASR$\\uparrow$ & ESR\\_WRONG$\\uparrow$" in tex
+    assert "ASR (\\%)$\\uparrow$ & ESR\\_WRONG (\\%)$\\uparrow$" in tex
 
 
 def test_identification_table_in_every_format():

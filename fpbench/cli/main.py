@@ -24,7 +24,8 @@ from .failures import debug_enabled, describe
 console = Console(stderr=True)
 
 #: Command-group modules, in the order `fpbench --help` lists them.
-COMMAND_MODULES: list[str] = ["setup", "run", "sweep", "table", "listing", "data", "zoo", "calibrate", "train", "serve"]
+COMMAND_MODULES: list[str] = ["setup", "run", "sweep", "table", "show", "listing", "data", "zoo", "calibrate", "train",
+                              "serve"]
 
 #: Commands that compute with torch: they take ``--threads N``.
 COMPUTING = ("setup", "run", "sweep", "calibrate", "train")

@@ -60,3 +60,14 @@ def add_threads_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=threads, default=None,
                         help="CPU threads to compute with (default: $FPBENCH_THREADS, else every core this process "
                              "may use); recorded in the run card")
+
+
+class DefaultsHelp(argparse.HelpFormatter):
+    """``--help`` that ends every option's text with its default, when it has one worth saying."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        quiet = default is None or default is False or default is argparse.SUPPRESS or (
+            isinstance(default, (str, list)) and not default) or not action.option_strings
+        return text if quiet or "%(default)" in text else f"{text} (default: %(default)s)"

@@ -10,20 +10,22 @@ from rich.markup import escape
 from ..runner import Runner
 from ..spec import GOALS, PROFILES, RunSpec
 from ..transforms import DEFAULT_CHANNEL
-from .options import comma_list, key_value, non_negative, number, positive_int
+from .options import DefaultsHelp, comma_list, key_value, non_negative, number, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="protect a dataset with a method and measure it against targets",
+                       formatter_class=DefaultsHelp,
                        description="Protect the dataset's test faces with METHOD and report ASR/PSR (and ESR for "
-                                   "reversible methods) per target and transform, with 95%% bootstrap CIs.")
+                                   "reversible methods) per target and transform, with 95% bootstrap CIs.")
     p.add_argument("--method", required=True, help="protection method (see `fpbench list methods`)")
-    p.add_argument("--target", dest="targets", action="append", required=True,
-                   help="face recognition target; repeat for several (see `fpbench list targets`)")
-    p.add_argument("--dataset", default="mini", help="dataset (default: mini, the embedded set)")
+    p.add_argument("--target", dest="targets", type=comma_list, action="append", required=True,
+                   help="face recognition target(s): a,b or repeat the option (see `fpbench list targets`)")
+    p.add_argument("--dataset", default="mini", help="dataset; mini is the embedded set (see `fpbench list datasets`)")
     channel = p.add_mutually_exclusive_group()
-    channel.add_argument("--transform", dest="transforms", action="append",
-                         help="processing between protection and recognition, e.g. jpeg50; repeat for several")
+    channel.add_argument("--transform", dest="transforms", type=comma_list, action="append",
+                         help="processing between protection and recognition, e.g. jpeg50; a,b or repeat "
+                              "(default: identity)")
     channel.add_argument("--channel", action="store_true",
                          help=f"evaluate the full channel: {', '.join(DEFAULT_CHANNEL)} (instead of --transform)")
     p.add_argument("--goal", choices=GOALS, default="",
@@ -34,19 +36,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--authorised", type=comma_list, default=[],
                    help="authorise protocol: the target(s) the face's owner allows, a,b")
     p.add_argument("--mask-l2", type=number, default=None,
-                   help="renormalise every perturbation to this L2 norm in [0,1] units (AdvCloak: 4.706 = 1200 on 0-255)")
-    p.add_argument("--surrogate", type=comma_list, default=[], help="white-box model(s) for the method: a,b,c")
+                   help="renormalise every perturbation to this L2 norm in [0,1] units (AdvCloak: 4.706 = 1200 on "
+                        "0-255); unset: as the method makes it")
+    p.add_argument("--surrogate", type=comma_list, default=[],
+                   help="white-box model(s) for the method: a,b,c (none: the method's default)")
     p.add_argument("--profile", choices=PROFILES, default="mini", help="mini: CPU minutes; paper: the paper's settings")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (same seed: same bits)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--out", type=Path, default=Path("runs"), help="where run directories are written")
-    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--batch-size", type=positive_int, default=16, help="images per batch (memory vs speed)")
     p.add_argument("--eps", type=non_negative, help="perturbation budget in [0,1] units, e.g. 8/255")
     p.add_argument("--steps", type=positive_int, help="attack iterations")
     p.add_argument("--alpha", type=non_negative, help="attack step size, e.g. 1/255")
     p.add_argument("--param", type=key_value, action="append", default=[], metavar="NAME=VALUE",
-                   help="any other method parameter")
-    p.add_argument("--far", type=number, default=0.01, help="FAR of the success threshold (default 0.01)")
+                   help="any other method parameter (repeatable)")
+    p.add_argument("--far", type=number, default=0.01, help="false accept rate of the success threshold")
     p.add_argument("--no-quality", action="store_true", help="skip LPIPS/SSIM/PSNR/FID")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=handle)
@@ -57,16 +61,21 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
     for key in ("eps", "steps", "alpha"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
-    transforms = list(DEFAULT_CHANNEL) if args.channel else (args.transforms or ["identity"])
-    return RunSpec(method=args.method, targets=tuple(args.targets), dataset=args.dataset,
+    transforms = list(DEFAULT_CHANNEL) if args.channel else (_flat(args.transforms) or ["identity"])
+    return RunSpec(method=args.method, targets=tuple(_flat(args.targets)), dataset=args.dataset,
                    transforms=tuple(transforms), goal=args.goal, surrogates=tuple(args.surrogate),
                    params=params, profile=args.profile, seed=args.seed, device=args.device,
                    batch_size=args.batch_size, far=args.far, quality=not args.no_quality, protocol=args.protocol,
                    authorised=tuple(args.authorised), mask_l2=args.mask_l2)
 
 
+def _flat(lists: list[list[str]] | None) -> list[str]:
+    """Values of a repeatable comma-list option, in order, each once."""
+    return list(dict.fromkeys(v for values in lists or [] for v in values))
+
+
 def handle(args: argparse.Namespace) -> int:
-    console = Console()
+    console = Console(soft_wrap=True)
     runner = Runner(spec_from_args(args), args.out, progress=not args.quiet, threads=args.threads)
     plan = method_plan(runner)
     if plan:
@@ -93,28 +102,38 @@ def pair_count(card: dict, default: int) -> int:
 
 
 def show_result(console: Console, result) -> None:
-    """The run view: the table, what its cells are (from the metric registry), quality, warnings, work."""
+    """The run view: the table (Markdown when the output is not a terminal, so no number is cut), what its
+    cells are (from the metric registry), what flatters them, quality, warnings, work."""
     from ..metrics.registry import METRICS
     from ..results import default_metrics, protocol
-    from ..results.legend import legend
+    from ..results.legend import kid_note, legend, protocol_notes
+    from ..results.render import render
 
     card, spec = result.card, result.card.get("spec") or {}
     metrics = default_metrics(result)
     proto = protocol(result)
-    console.print(result.table(), highlight=False)
+    view = result.table()
+    if console.is_terminal:
+        console.print(view, highlight=False)
+    else:
+        console.out(render(view.table, "markdown", ci=True).rstrip("\n"), highlight=False)
     if proto == "authorise":
-        from ..results.table_vii import render
+        from ..results.table_vii import render as render_vii
 
         clean = card["method"]["method"] == "none"
-        console.print(render(result.scores, list(spec.get("authorised") or []), clean), highlight=False)
+        console.print(render_vii(result.scores, list(spec.get("authorised") or []), clean), highlight=False)
     setting = {"verify": f"{spec.get('goal')}, FAR {spec.get('far')}", "identify": "1:N identification",
                "authorise": f"authorised and unauthorised models, FAR {spec.get('far')}"}.get(proto, proto)
     title = f"{card['method']['method']} on {(card.get('dataset') or {}).get('name', '?')} ({setting})"
     over = "identities" if any(METRICS[m].cluster for m in metrics) else "pairs"
+    unit = "identification probes" if proto == "identify" else "pairs"
     console.print(f"[bold]{escape(title)}[/]; cells: % [95% bootstrap CI over {over}], "
-                  f"n = {pair_count(card, len(result.scores))} pairs")
+                  f"n = {pair_count(card, len(result.scores))} {unit}", highlight=False)
+    for line in protocol_notes(card):
+        console.print(f"[yellow]note:[/] {escape(line)}", highlight=False)
     if card.get("white_box"):
-        console.print(escape(f"white-box (also a surrogate): {', '.join(card['white_box'])}"))
+        console.print(escape(f"† white-box (also a surrogate; not ranked or averaged in tables): "
+                             f"{', '.join(card['white_box'])}"), highlight=False)
     if not result.quality.empty:
         sets = (card.get("quality") or {}).get("sets") or {}
         for image, q in result.quality.groupby("image", sort=False):
@@ -123,7 +142,8 @@ def show_result(console: Console, result) -> None:
             line = f"quality of {s.get('images', image)} vs {s.get('reference', 'their reference')} (mean): "
             line += ", ".join(f"{k} {v:.4g}" for k, v in means.items())
             if "fid" in s:
-                line += f"; FID {s['fid']:.4g}, KID {s['kid']:.4g} (sets of {s['n']}: small sets inflate FID)"
+                line += (f"; FID {s['fid']:.4g}, KID {s['kid']:.4g} (sets of {s['n']}: small sets inflate FID)"
+                         + kid_note(s["kid"]))
             console.print(escape(line), highlight=False)
     console.print(escape("; ".join(legend(card, name) for name in metrics)), highlight=False)
     for w in card.get("warnings") or []:
@@ -132,7 +152,7 @@ def show_result(console: Console, result) -> None:
         console.print(escape(line), highlight=False)
     work = card.get("work") or {}
     console.print(f"computed: {work.get('protected', 0)} protected, {work.get('embedded', 0)} embeddings "
-                  f"(the rest from the cache); run dir: {result.path}")
+                  f"(the rest from the cache); run dir: {result.path}", highlight=False)
 
 
 def api_lines(card: dict, scores) -> list[str]:

@@ -10,23 +10,34 @@ from ..errors import BadInput
 from ..metrics.registry import METRICS, parse_metrics
 from ..results import RunResult, default_metrics, load_runs
 from ..results.baselines import add_published
-from ..results.tables import AXES, FORMATS, build_table, holdings, render
+from ..results.tables import AGGREGATES, AXES, FORMATS, build_table, holdings, notes, render
+from .options import DefaultsHelp
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("table", help="aggregate run directories into a table (rich, csv, markdown, latex)")
+    p = sub.add_parser("table", help="aggregate run directories into a table (rich, csv, markdown, latex)",
+                       formatter_class=DefaultsHelp,
+                       description="One row per method (and per transform when the runs have several: nothing is "
+                                   "averaged unless --aggregate says so), one column per target. LaTeX needs "
+                                   "\\usepackage{booktabs,graphicx}; it bolds the best and underlines the second best "
+                                   "of the methods run (controls, published rows and white-box cells are not ranked).")
     p.add_argument("runs", nargs="+", type=Path, help="run directories, or folders of them (e.g. a sweep's output)")
     p.add_argument("--metric", help=f"one or more of {', '.join(METRICS)}, comma-separated (asr,esr); default: the "
                                     "main metric of the runs' protocols (asr or psr, top1, accuracy)")
-    p.add_argument("--rows", choices=AXES, default="method")
-    p.add_argument("--cols", choices=AXES, default="target")
+    p.add_argument("--rows", choices=AXES, default="method", help="what each row is")
+    p.add_argument("--cols", choices=AXES, default="target", help="what each column is")
     p.add_argument("--transform", help="keep only rows of this transform (e.g. jpeg50)")
-    p.add_argument("--format", choices=FORMATS, default="rich")
+    p.add_argument("--aggregate", choices=AGGREGATES, default=None,
+                   help="pool the transforms of each cell (said in the header and caption); default: a row per "
+                        "transform")
+    p.add_argument("--format", choices=FORMATS, default="rich",
+                   help="rich (a terminal; Markdown when the output is a pipe or file), csv, markdown or latex")
     p.add_argument("--ci", action="store_true", help="show 95%% bootstrap confidence intervals")
-    p.add_argument("--caption", help="table title / LaTeX caption")
+    p.add_argument("--caption", help="table title / start of the LaTeX caption (data, protocol, FAR, n follow)")
+    p.add_argument("--wide", action="store_true", help="LaTeX: a table* spanning both columns of a two-column page")
     p.add_argument("--baseline", action="append", metavar="PAPER:TABLE[:DATASET]",
-                   help="add a paper's published rows for the same targets and metrics, e.g. erasablemask:II "
-                        "(baselines/*.csv; repeatable)")
+                   help="add a paper's published rows for the same targets and metrics in a block of their own, e.g. "
+                        "erasablemask:II (baselines/*.csv; repeatable)")
     p.set_defaults(handler=handle)
 
 
@@ -45,23 +56,18 @@ def handle(args: argparse.Namespace) -> int:
                 r.scores = r.scores[r.scores["transform"] == args.transform]
         if all(r.scores.empty for r in runs):
             raise BadInput(f"the runs have no scores under --transform {args.transform}; they hold {held}")
-    table = build_table(runs, metrics, rows=args.rows, cols=args.cols)
-    sources = []
+    table = build_table(runs, metrics, rows=args.rows, cols=args.cols, aggregate=args.aggregate)
     for selector in args.baseline or []:
-        table, source = add_published(table, selector, args.transform)
-        sources.append(source)
-    footer = "; ".join(sources)  # LaTeX: in the caption; other formats: a line under the table
-    in_caption = bool(footer) and args.format == "latex"
-    title = ". ".join(filter(None, [args.caption, footer])) if in_caption else args.caption
-    out = render(table, args.format, ci=args.ci, title=title)
-    console = Console()
-    if args.format == "rich":
+        table, _ = add_published(table, selector, args.transform)
+    console = Console(soft_wrap=True)
+    fmt = "markdown" if args.format == "rich" and not console.is_terminal else args.format  # never cut numbers
+    out = render(table, fmt, ci=args.ci, title=args.caption, wide=args.wide)
+    if fmt == "rich":
         console.print(out)
     else:
         print(out, end="")
-    if footer and not in_caption:
-        if args.format == "rich":
-            console.print(footer, markup=False, highlight=False)
-        else:
-            print(("# " if args.format == "csv" else "") + footer)
+    if fmt != "latex":  # LaTeX says all this in its caption
+        prefix = "# " if fmt == "csv" else ""
+        for line in ([args.caption] if args.caption and fmt != "rich" else []) + notes(table, args.ci):
+            print(prefix + line)
     return 0

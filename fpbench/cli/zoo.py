@@ -49,6 +49,7 @@ def _embedded() -> list[str]:
 
 def handle_list(args: argparse.Namespace) -> int:
     from ..zoo import ZOO
+    from ..zoo.names import FALLBACKS
     from ..zoo.user import user_model
     from ..zoo.verify import status
 
@@ -59,7 +60,8 @@ def handle_list(args: argparse.Namespace) -> int:
     for e in sorted(ZOO.entries(), key=lambda e: (e.obj.base, e.obj.tag)):
         card, pkg = e.obj.card, e.obj.package_file
         source = f"{pkg.package.registry} {pkg.package.spec}" if pkg is not None else (
-            card.source if user_model(e.name) else "bring your own: fpbench zoo add")
+            card.source if user_model(e.name) else "bring your own: fpbench zoo add" + (
+                f"; until then `{e.name}` runs {e.name}[{FALLBACKS[e.name]}]" if e.name in FALLBACKS else ""))
         st = status(e.name)
         table.add_row(e.name, e.obj.tag or "default", card.architecture.split(" (")[0], str(card.embedding_dim),
                       f"{card.input.size} {card.input.channels}", escape(source), f"[{colour[st]}]{st}[/]")
@@ -128,7 +130,22 @@ def handle_card(args: argparse.Namespace) -> int:
             value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
         lines.append(f"[bold]{key}[/]: {escape(str(value)) if value != '' else '-'}")
     Console().print(Panel("\n".join(lines), title=f"model card: {args.name}", expand=False))
+    note = fallback_note(args.name)
+    if note:
+        Console(soft_wrap=True).print(escape(note), highlight=False)
     return 0
+
+
+def fallback_note(name: str) -> str:
+    """What a paper name runs without the user's weights (``arcface`` -> ``arcface[mobilefacenet]``), or ""."""
+    from ..zoo.names import FALLBACKS
+    from ..zoo.user import user_model
+
+    fallback = FALLBACKS.get(name)
+    if fallback is None or user_model(name) is not None:
+        return ""
+    return (f"without your weights, `{name}` runs as {name}[{fallback}] (the embedded {fallback}, trained with the "
+            f"same loss); add IResNet weights with `fpbench zoo add {name} --weights FILE`")
 
 
 def handle_add(args: argparse.Namespace) -> int:

@@ -26,3 +26,26 @@ def contact_sheet(dataset: FaceDataset, out: str | Path, columns: int = 8, size:
     out = Path(out)
     sheet.save(out)
     return out
+
+
+def pair_sheet(pairs: list[tuple[str, list[tuple[str, Path]], list[str]]], out: str | Path) -> Path:
+    """Write a PNG with one row per pair: its images side by side, each titled (``clean``, ``protected``,
+    ...), and the pair's notes (similarities, success) under the row; returns the path.
+
+    ``pairs``: (pair id, [(image title, image file)], [note lines])."""
+    columns = max(len(images) for _, images, _ in pairs)
+    lines = max(len(notes) for _, _, notes in pairs) + 1
+    row_h = LABEL + TILE + lines * LABEL
+    sheet = Image.new("RGB", (columns * TILE, len(pairs) * row_h), "white")
+    draw = ImageDraw.Draw(sheet)
+    for r, (pair, images, notes) in enumerate(pairs):
+        y = r * row_h
+        for c, (title, path) in enumerate(images):
+            with Image.open(path) as face:
+                sheet.paste(face.convert("RGB").resize((TILE, TILE)), (c * TILE, y + LABEL))
+            draw.text((c * TILE + 2, y), title, fill="gray")
+        for i, line in enumerate([pair, *notes]):
+            draw.text((2, y + LABEL + TILE + i * LABEL), line[: columns * TILE // 6], fill="black")
+    out = Path(out)
+    sheet.save(out)
+    return out

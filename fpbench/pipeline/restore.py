@@ -23,9 +23,8 @@ def restored(state: RunState, protected: Protected, chunk: Sequence[Item], x_t: 
              wrong_key: bool = False) -> torch.Tensor | None:
     """Restorations of a chunk's (transformed) protected images; with ``wrong_key`` by a key the images were
     not protected with (None when the method has no second key)."""
-    tag = "restore-wrong-key" if wrong_key else "restore"
-    keys = [json_sha256([protected.keys[i.id], transform.name, tag]) for i in chunk]
-    store = ImageStore("restored", f"{state.spec.method}-{protected.method_key[:16]}")
+    keys = restored_keys(protected, chunk, transform.name, wrong_key)
+    store = restored_store(state, protected)
     if not all(store.has(k) for k in keys):
         ctx = context(state, chunk)
         with state.work.stage("restore"), torch.no_grad():
@@ -37,3 +36,13 @@ def restored(state: RunState, protected: Protected, chunk: Sequence[Item], x_t: 
             store.put(k, img)
         state.work.restored += len(keys)
     return store.get(keys)
+
+
+def restored_keys(protected: Protected, chunk: Sequence[Item], transform: str, wrong_key: bool = False) -> list[str]:
+    """The cache keys of a chunk's restorations (``restored_store(...).path(key)`` is the file)."""
+    tag = "restore-wrong-key" if wrong_key else "restore"
+    return [json_sha256([protected.keys[i.id], transform, tag]) for i in chunk]
+
+
+def restored_store(state: RunState, protected: Protected) -> ImageStore:
+    return ImageStore("restored", f"{state.spec.method}-{protected.method_key[:16]}")

@@ -90,7 +90,8 @@ class Verify(Protocol):
     def score(self, state: "RunState", protected: "Protected") -> pd.DataFrame:
         """Scores of every pair under every transform and target. Each chunk of protected images is read once,
         and transformed (and restored) once for all targets; rows come in target, transform, pair order."""
-        from ..pipeline.restore import channel, restored
+        from ..pipeline.restore import channel, restored, restored_keys, restored_store
+        from ..results.files import cache_relative, record_file
         from ..pipeline.thresholds import tau
         from ..pipeline.work import chunks
 
@@ -106,10 +107,18 @@ class Verify(Protocol):
             x = protected.store.get(keys)
             refs = state.images([p.reference for p in chunk])
             src_refs = state.images([p.source_reference for p in chunk]) if reversible else None
+            files = [{"clean_file": record_file(p.source, state.size),
+                      "protected_file": cache_relative(protected.store.path(k)),
+                      "reference_file": record_file(p.reference, state.size)} for p, k in zip(chunk, keys)]
             for f, transform in enumerate(state.transforms):
                 x_t = channel(state, x, keys, transform)
                 rec: dict[str, torch.Tensor | None] = {}
+                rec_files: dict[str, list[str]] = {}  # kind -> restored file per pair
                 if reversible:
+                    store = restored_store(state, protected)
+                    rec_files = {kind: [cache_relative(store.path(k))
+                                        for k in restored_keys(protected, chunk, transform.name, wrong)]
+                                 for kind, wrong in (("erasion", False), ("erasion-wrong-key", True))}
                     rec = {"erasion": restored(state, protected, chunk, x_t, transform),
                            "erasion-wrong-key": restored(state, protected, chunk, x_t, transform, wrong_key=True)}
                 for t, target in enumerate(state.targets):
@@ -123,18 +132,20 @@ class Verify(Protocol):
                     out = rows.setdefault((t, f), [])
                     for i, p in enumerate(chunk):
                         base = {"pair": p.id, "source": p.source.id, "target_face": p.target.id if p.target else "",
-                                "target": target.display, "transform": transform.name}
+                                "target": target.display, "transform": transform.name, **files[i], "restored_file": ""}
                         sim = float(sims[i])  # NaN: the target found no face (its own outcome, never a success)
                         ok = sim > tau_main if spec.goal == "impersonate" else sim < tau_main
                         out.append({**base, "kind": kind, "similarity": sim, "threshold": tau_main, "success": ok,
                                     "outcome": outcome(sim)})
                         for rec_kind, s in sims_rec.items():  # erasion succeeds when the target no longer matches
                             out.append({**base, "kind": rec_kind, "similarity": float(s[i]), "threshold": tau_esr,
-                                        "success": float(s[i]) < tau_esr, "outcome": outcome(s[i])})
+                                        "success": float(s[i]) < tau_esr, "outcome": outcome(s[i]),
+                                        "restored_file": rec_files[rec_kind][i]})
                         if sims_src is not None:  # restoration succeeds when the source person matches again
                             out.append({**base, "kind": "restoration", "similarity": float(sims_src[i]),
                                         "threshold": tau_main, "success": float(sims_src[i]) > tau_main,
-                                        "outcome": outcome(sims_src[i])})
+                                        "outcome": outcome(sims_src[i]), "restored_file": rec_files["erasion"][i],
+                                        "reference_file": record_file(p.source_reference, state.size)})
                     state.progress.advance(task, len(chunk))
         return pd.DataFrame([row for key in sorted(rows) for row in rows[key]])
 

@@ -2,11 +2,13 @@
 
 A run directory holds ``card.json`` (spec and provenance, schema in ``card.py``), ``scores.parquet`` (one row
 per protected image, target, transform and kind; the columns a metric reads are in
-``fpbench.metrics.registry``) and ``quality.parquet``. A run is written to the cache first
+``fpbench.metrics.registry``; verify runs also name each row's image files, see ``files.py``) and
+``quality.parquet`` (per image, with its ``file`` and ``reference_file``). A run is written to the cache first
 (``$FPBENCH_CACHE/runs/<name>/``) and then copied to its run dir, so a full disk there loses no scores.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -24,6 +26,8 @@ from .card import RunCard, load_card
 
 #: columns every non-empty scores.parquet has (tables group by them)
 SCORE_COLUMNS = ("pair", "target", "transform", "kind")
+#: the file a sweep writes beside its cells: their order and the spec's parameter order
+SWEEP_INDEX = "sweep.json"
 FILES = ("scores.parquet", "quality.parquet", "card.json")  # card.json last: a dir with a card is complete
 
 
@@ -33,6 +37,7 @@ class RunResult:
     scores: pd.DataFrame
     quality: pd.DataFrame = field(default_factory=pd.DataFrame)
     path: Path | None = None
+    param_order: tuple[str, ...] = ()  # a sweep spec's parameter order, for row labels
 
     def __post_init__(self) -> None:
         if isinstance(self.card, RunCard):
@@ -121,15 +126,16 @@ class RunResult:
 
     def table(self, metric: str | None = None, fmt: str = "rich", ci: bool = True):
         """This run as a table (the `fpbench run` view): one row per target (and transform, if several),
-        one column per metric, so that it stays readable in a terminal however many targets there are."""
+        one column per metric, so that it stays readable in a terminal however many targets there are.
+        ``fmt="rich"`` gives a ``TableView`` that prints (rich in a console, Markdown as ``str``)."""
+        from .render import TableView
         from .tables import build_table, render
 
         metrics = [metric] if metric else default_metrics(self)
         if not metrics:
             raise BadInput(f"{self.path or 'the run'} holds no scores of its protocol ({protocol(self)})")
-        several = "transform" in self.scores and self.scores["transform"].nunique() > 1
-        return render(build_table([self], metrics, rows="target/transform" if several else "target", cols=None),
-                      fmt, ci=ci)
+        table = build_table([self], metrics, rows="target", cols=None)
+        return TableView(table, ci) if fmt == "rich" else render(table, fmt, ci=ci)
 
     def to_latex(self, metric: str | None = None, ci: bool = False) -> str:
         return self.table(metric, fmt="latex", ci=ci)
@@ -169,13 +175,30 @@ def default_metrics(result: RunResult) -> list[str]:
 
 
 def load_runs(paths: Sequence[str | Path]) -> list[RunResult]:
-    """Load run dirs; a directory holding run dirs (e.g. a sweep's output) is expanded."""
+    """Load run dirs; a directory holding run dirs (e.g. a sweep's output) is expanded, in the sweep spec's
+    order when it has the sweep's ``sweep.json``."""
     runs: list[RunResult] = []
     for p in map(Path, paths):
         if (p / "card.json").is_file():
             runs.append(RunResult.load(p))
         elif p.is_dir() and any(p.glob("*/card.json")):
-            runs.extend(RunResult.load(c.parent) for c in sorted(p.glob("*/card.json")))
+            runs.extend(_sweep_order(p, [RunResult.load(c.parent) for c in sorted(p.glob("*/card.json"))]))
         else:
             raise BadInput(f"{p} is not a run directory (no card.json) nor a folder of runs")
     return runs
+
+
+def _sweep_order(folder: Path, runs: list[RunResult]) -> list[RunResult]:
+    """``runs`` in the order of the sweep that wrote ``folder`` (runs it does not list come last), each
+    knowing the spec's parameter order; unchanged without a readable ``sweep.json``."""
+    from ..cache import json_sha256
+
+    try:
+        index = json.loads((folder / SWEEP_INDEX).read_text())
+        cells, order = list(index["cells"]), tuple(index.get("params", ()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return runs
+    rank = {sha: i for i, sha in enumerate(cells)}
+    for r in runs:
+        r.param_order = order
+    return sorted(runs, key=lambda r: rank.get(json_sha256(r.card.get("spec") or {}), len(rank)))

@@ -14,6 +14,7 @@ frame a result; they do not replicate it.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -25,12 +26,6 @@ from .tables import Table
 #: Where the CSVs live: package data beside this module, so an installed fpbench has them too.
 BASELINES_DIR = Path(__file__).resolve().parent / "published"
 
-#: fpbench method name -> the papers' name for it.
-METHOD_NAMES: dict[str, str] = {
-    "none": "Clean", "attributes-modified": "Attributes Modified", "fgsm": "FGSM", "pgd": "PGD", "gmaa": "GMAA",
-    "erasablemask": "ErasableMask",
-    "advcloak": "AdvCloak", "pmt": "PMT",
-}
 #: fpbench target name (as requested, before any ``[fallback]``) -> the papers' name for it.
 TARGET_NAMES: dict[str, str] = {
     "arcface": "ArcFace", "cosface": "CosFace", "facenet": "FaceNet", "irse50": "IRSE50", "ir152": "IR152",
@@ -64,12 +59,6 @@ def available_papers() -> list[str]:
     return sorted(p.stem for p in BASELINES_DIR.glob("*.csv"))
 
 
-def paper_method(label: str) -> str:
-    """The papers' name of an fpbench method label (``pgd`` or ``pgd (run-dir)`` -> ``PGD``)."""
-    name = label.split(" (")[0]
-    return METHOD_NAMES.get(name, name)
-
-
 def paper_target(display: str) -> str:
     """The papers' name of an fpbench target column (``arcface[mobilefacenet]`` -> ``ArcFace``); other
     columns (quality tables' ``protected`` and ``restored``) keep their name."""
@@ -87,11 +76,13 @@ def parse_selector(text: str) -> tuple[str, str, str | None]:
 
 def add_published(table: Table, selector: str, transform: str | None = None) -> tuple[Table, str]:
     """``table`` with the published rows of ``selector`` (``erasablemask:II``) for its targets and metrics,
-    each labelled ``"<paper row> (published...)"`` and placed after the run row of the same method; returns
+    each labelled ``"<paper row> (published...)"``, in a block of their own after the runs (never ranked with them:
+other models, other data); returns
     the new table and the source line for its caption or footer. ``transform`` keeps only values published
     for that processing (``identity`` is the papers' ``none``)."""
     if (table.row_axis, table.col_axis) != ("method", "target"):
-        raise BadInput("--baseline needs a method x target table (--rows method --cols target)")
+        extra = " and one transform (--transform NAME, or --aggregate mean)" if "transform" in table.row_axis else ""
+        raise BadInput(f"--baseline needs a method x target table (--rows method --cols target){extra}")
     paper, table_id, dataset = parse_selector(selector)
     df = published(paper, table_id)
     if dataset is not None:
@@ -118,10 +109,11 @@ def add_published(table: Table, selector: str, transform: str | None = None) -> 
         if label not in labels[v["row"]]:
             labels[v["row"]].append(label)
         cells[(label, columns[v["column"]], v["metric"])] = Estimate(float(v["value"]), math.nan, math.nan, 0)
-    rows: list[str] = []
-    for r in table.rows:
-        rows += [r, *labels.pop(paper_method(r), [])]
-    rows += [label for group in labels.values() for label in group]
+    published_rows = [label for group in labels.values() for label in group]
     source = "; ".join(dict.fromkeys(df["source"]))
-    note = f"published rows: {source} (the paper's own models and data)"
-    return Table(rows, table.cols, table.metrics, cells, table.row_axis, table.col_axis), note
+    models = ", ".join(dict.fromkeys(df["column"]))
+    data = ", ".join(d for d in dict.fromkeys(df["dataset"]) if d) or "the paper's data"
+    note = (f"published rows: {source}, the paper's own models ({models}) and data ({data}); "
+            "not ranked against the runs above")
+    return replace(table, rows=[*table.rows, *published_rows], cells=cells, published=published_rows,
+                   published_note=note), note

@@ -1,7 +1,8 @@
-"""Render a ``Table`` as rich, CSV, Markdown or LaTeX (booktabs).
+"""Render a ``Table`` as rich, CSV or Markdown (LaTeX: ``latex.py``), and the notes that go under it.
 
 Headers, units, number formats and which direction is better come from the metric registry. Rates are
-shown in percent; LaTeX bolds the best and underlines the second best value of every column, as the papers do.
+shown in percent; white-box cells carry a dagger; what the cells are (data, protocol, FAR, n, CI, any
+aggregation) is said by ``notes`` (under the table) or in the LaTeX caption.
 """
 from __future__ import annotations
 
@@ -14,55 +15,81 @@ import pandas as pd
 from ..errors import BadInput
 from ..metrics import Estimate
 from ..metrics.registry import METRICS
+from .latex import latex_escape, to_latex  # noqa: F401  (re-exported: the table API in one place)
 
 if TYPE_CHECKING:
     from .tables import Table
 
 FORMATS = ("rich", "csv", "markdown", "latex")
+DAGGER = "†"
+WHITE_BOX_NOTE = "white-box: the target was also the method's surrogate; not ranked, not averaged"
 
 
-def _fmt(est: Estimate | None, ci: bool, metric: str) -> str:
-    """A cell: the value in the metric's format, with its CI when asked and the CI exists."""
+def fmt_value(est: Estimate | None, ci: bool, metric: str) -> tuple[str, str]:
+    """A cell as (value, CI suffix): the value in the metric's format, and " [lo, hi]" when asked and known."""
     if est is None:
-        return "-"
+        return "-", ""
     m = METRICS[metric]
     if ci and est.n > 1 and np.isfinite(est.lo):
-        return f"{m.format(est.value)} [{m.format(est.lo)}, {m.format(est.hi)}]"
-    return m.format(est.value)
+        return m.format(est.value), f" [{m.format(est.lo)}, {m.format(est.hi)}]"
+    return m.format(est.value), ""
+
+
+def _fmt(table: Table, row: str, col: str, metric: str, ci: bool, mark: bool = True) -> str:
+    value, interval = fmt_value(table.cells.get((row, col, metric)), ci, metric)
+    dagger = DAGGER if mark and (row, col) in table.white_box and value != "-" else ""
+    return value + dagger + interval
 
 
 def _header(table: Table, col: str, metric: str, with_unit: bool = False) -> str:
+    """A column's header: target (or image kind) and metric, with the unit where asked (``sface ASR %``)."""
     m = METRICS[metric]
     name = m.title if with_unit else m.label
-    if not col:
-        return name
-    if len(table.metrics) > 1:
-        return f"{col} {name}"
-    return f"{col} {m.unit}".rstrip() if with_unit else col
+    return f"{col} {name}" if col else name
+
+
+def row_header(table: Table) -> str:
+    """The row axis, and how cells pool transforms when they do."""
+    return table.row_axis + (f" ({table.aggregate})" if table.aggregate else "")
 
 
 def to_frame(table: Table, ci: bool = False) -> pd.DataFrame:
+    """Cells as text; CSV headers keep the bare column names, values carry no marks (notes say them)."""
     data = {}
     for col in table.cols:
         for m in table.metrics:
-            data[_header(table, col, m)] = [_fmt(table.cells.get((r, col, m)), ci, m) for r in table.rows]
-    return pd.DataFrame(data, index=pd.Index(table.rows, name=table.row_axis))
+            head = col if len(table.metrics) == 1 and col else _header(table, col, m)
+            data[head] = [_fmt(table, r, col, m, ci, mark=False) for r in table.rows]
+    return pd.DataFrame(data, index=pd.Index(table.rows, name=row_header(table)))
 
 
-def render(table: Table, fmt: str = "rich", ci: bool = True, title: str | None = None):
+def notes(table: Table, ci: bool) -> list[str]:
+    """What the cells are, one line each: data and protocol, metric and CI, aggregation, marks, published."""
+    units = ", ".join(f"{METRICS[m].label}{' in %' if METRICS[m].percent else ''}" for m in table.metrics)
+    what = f"{units}" + (f" [95% bootstrap CI over {table.over}]" if ci else "")
+    lines = [f"{table.context}; {what}" if table.context else what]
+    if table.aggregate:
+        lines.append(f"each cell is the {table.aggregate}: {', '.join(table.pooled)} (pooled pairs)")
+    if any((r, c) in table.white_box for r, c, _ in table.cells):
+        lines.append(f"{DAGGER} {WHITE_BOX_NOTE}")
+    if table.published:
+        lines.append(table.published_note)
+    return lines
+
+
+def render(table: Table, fmt: str = "rich", ci: bool = True, title: str | None = None, wide: bool = False):
     """A rich ``Table`` for ``fmt="rich"``, otherwise a string."""
     if fmt not in FORMATS:
         raise BadInput(f"unknown format {fmt!r}; available: {', '.join(FORMATS)}")
     if fmt == "rich":
         return _rich(table, ci, title)
     if fmt == "latex":
-        return to_latex(table, ci=ci, caption=title)
-    frame = to_frame(table, ci)
+        return to_latex(table, ci=ci, caption=title, wide=wide)
     if fmt == "csv":
         buf = io.StringIO()
-        frame.to_csv(buf)
+        to_frame(table, ci).to_csv(buf)
         return buf.getvalue()
-    return _markdown(frame)
+    return _markdown(table, ci)
 
 
 def _rich(table: Table, ci: bool, title: str | None):
@@ -70,77 +97,38 @@ def _rich(table: Table, ci: bool, title: str | None):
     from rich.table import Table as RichTable
 
     rt = RichTable(title=escape(title) if title else None, header_style="bold")
-    rt.add_column(table.row_axis, no_wrap=True)
+    rt.add_column(escape(row_header(table)), overflow="fold")  # a narrow terminal folds text, never cuts it
     for col in table.cols:
         for m in table.metrics:
-            rt.add_column(escape(_header(table, col, m, with_unit=True)), justify="right")
+            rt.add_column(escape(_header(table, col, m, with_unit=True)), justify="right", overflow="fold")
     for r in table.rows:
-        rt.add_row(escape(r), *[_fmt(table.cells.get((r, c, m)), ci, m) for c in table.cols for m in table.metrics])
+        if table.published and r == table.published[0]:
+            rt.add_section()
+        rt.add_row(escape(r), *[_fmt(table, r, c, m, ci) for c in table.cols for m in table.metrics])
     return rt
 
 
-def _markdown(frame: pd.DataFrame) -> str:
-    head = [frame.index.name or ""] + list(frame.columns)
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * len(frame.columns)) + "|"]
-    lines += ["| " + " | ".join([str(i)] + [str(v) for v in row]) + " |" for i, row in zip(frame.index, frame.values)]
+def _markdown(table: Table, ci: bool) -> str:
+    head = [row_header(table)] + [_header(table, c, m, with_unit=True) for c in table.cols for m in table.metrics]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
+    lines += ["| " + " | ".join([r] + [_fmt(table, r, c, m, ci) for c in table.cols for m in table.metrics]) + " |"
+              for r in table.rows]
     return "\n".join(lines) + "\n"
 
 
-LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+class TableView:
+    """A table that prints itself: rich in a console or notebook, Markdown with its notes as a string."""
 
+    def __init__(self, table: Table, ci: bool = True) -> None:
+        self.table, self.ci = table, ci
 
-def latex_escape(text: str) -> str:
-    return "".join(LATEX_SPECIALS.get(ch, ch) for ch in str(text))
+    def __rich__(self):
+        return _rich(self.table, self.ci, None)
 
+    def __str__(self) -> str:
+        return _markdown(self.table, self.ci) + "".join(f"{line}\n" for line in notes(self.table, self.ci))
 
-def _ranks(table: Table, col: str, metric: str) -> dict[str, int]:
-    """Rank 0 (best) and 1 (second) of each row in one column; ties share a rank."""
-    vals = {r: table.cells[(r, col, metric)].value for r in table.rows if (r, col, metric) in table.cells}
-    distinct = sorted(set(vals.values()), reverse=METRICS[metric].higher_is_better)
-    return {r: distinct.index(v) for r, v in vals.items()}
+    __repr__ = __str__
 
-
-def _arrow(metric: str) -> str:
-    return latex_escape(METRICS[metric].label) + (r"$\uparrow$" if METRICS[metric].higher_is_better else r"$\downarrow$")
-
-
-def to_latex(table: Table, ci: bool = False, caption: str | None = None) -> str:
-    """A booktabs tabular (in a table float when ``caption`` is given); best bold, second underlined."""
-    multi = len(table.metrics) > 1
-    ncols = 1 + len(table.cols) * len(table.metrics)
-    out = []
-    if caption:
-        out += [r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}"]
-    out.append(r"\begin{tabular}{l" + "r" * (ncols - 1) + "}")
-    out.append(r"\toprule")
-    if multi:
-        span = len(table.metrics)
-        out.append(" & ".join([latex_escape(table.row_axis.capitalize())]
-                              + [rf"\multicolumn{{{span}}}{{c}}{{{latex_escape(c)}}}" for c in table.cols]) + r" \\")
-        rules = [rf"\cmidrule(lr){{{2 + i * span}-{1 + (i + 1) * span}}}" for i in range(len(table.cols))]
-        out.append(" ".join(rules))
-        out.append(" & ".join([""] + [_arrow(m) for _ in table.cols for m in table.metrics]) + r" \\")
-    else:
-        m = table.metrics[0]
-        out.append(" & ".join([latex_escape(table.row_axis.capitalize())]
-                              + [f"{latex_escape(c)} {_arrow(m)}".lstrip() for c in table.cols]) + r" \\")
-    out.append(r"\midrule")
-    ranks = {(c, m): _ranks(table, c, m) for c in table.cols for m in table.metrics}
-    for r in table.rows:
-        cells = [latex_escape(r)]
-        for c in table.cols:
-            for m in table.metrics:
-                est = table.cells.get((r, c, m))
-                text = latex_escape(_fmt(est, ci, m))
-                rank = ranks[(c, m)].get(r)
-                if est is not None and len(ranks[(c, m)]) > 1:
-                    text = rf"\textbf{{{text}}}" if rank == 0 else rf"\underline{{{text}}}" if rank == 1 else text
-                cells.append(text)
-        out.append(" & ".join(cells) + r" \\")
-    out.append(r"\bottomrule")
-    out.append(r"\end{tabular}")
-    if caption:
-        out.append(r"\end{table}")
-    return "\n".join(out) + "\n"
-
+    def _repr_markdown_(self) -> str:
+        return str(self)

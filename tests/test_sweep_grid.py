@@ -1,0 +1,34 @@
+"""Sweep grids: a parameter list is one cell per value, cells are labelled `cell k of n` with budgets as
+fractions, and `fpbench table` shows the cells in the spec's order labelled by what differs."""
+from __future__ import annotations
+
+import pandas as pd
+
+from fpbench.results import RunResult, load_runs
+from fpbench.results.tables import build_table
+from fpbench.sweep import cell_label, load_sweep, write_index
+
+
+def test_a_parameter_list_is_a_grid_in_the_specs_order(tmp_path):
+    spec = tmp_path / "grid.yaml"
+    spec.write_text("targets: [toy-fr-a]\nmethods:\n  - none\n"
+                    "  - {method: pgd, params: {steps: 5, eps: [8/255, 2/255, 4/255]}}\n")
+    sweep = load_sweep(spec)
+    assert [s.method for s in sweep.specs] == ["none", "pgd", "pgd", "pgd"]
+    assert [s.params.get("eps") for s in sweep.specs[1:]] == [8 / 255, 2 / 255, 4 / 255]
+    assert sweep.param_order == ("steps", "eps")
+    assert cell_label(2, 4, sweep.specs[1], sweep.param_order) == "cell 2 of 4: pgd seed=0 steps=5 eps=8/255"
+
+
+def test_table_rows_follow_the_sweep_and_name_what_differs(tmp_path):
+    spec = tmp_path / "grid.yaml"
+    spec.write_text("targets: [toy-fr-a]\nmethods:\n  - {method: pgd, params: {steps: 5, eps: [8/255, 2/255]}}\n")
+    sweep = load_sweep(spec, out=tmp_path / "out")
+    for name, s in zip(("b", "a"), sweep.specs):  # dir names sort against the spec's order
+        rows = pd.DataFrame([{"pair": "p0", "source": "s", "target_face": "t", "target": "toy-fr-a",
+                              "transform": "identity", "kind": "impersonation", "similarity": 0.5,
+                              "threshold": 0.3, "success": True}])
+        RunResult(card={"method": {"method": "pgd"}, "spec": s.to_dict()}, scores=rows).save(sweep.out / name)
+    write_index(sweep, sweep.specs)
+    runs = load_runs([sweep.out])
+    assert build_table(runs, ["asr"]).rows == ["pgd eps=8/255", "pgd eps=2/255"]
