@@ -76,9 +76,29 @@ def _flat(lists: list[list[str]] | None) -> list[str]:
 
 def handle(args: argparse.Namespace) -> int:
     console = Console(soft_wrap=True)
-    result = Runner(spec_from_args(args), args.out, progress=not args.quiet, threads=args.threads).execute()
+    runner = Runner(spec_from_args(args), args.out, progress=not args.quiet, threads=args.threads)
+    plan = method_plan(runner)
+    if plan:
+        console.print(escape(plan), highlight=False)
+    result = runner.execute()
     show_result(console, result)
     return 0
+
+
+def method_plan(runner: Runner) -> str | None:
+    """The method's own plan and time estimate for this run (methods with a ``plan``: PMT), else None."""
+    from ..protocols.base import protocol_for
+
+    plan = getattr(runner.method, "plan", None)
+    if plan is None:
+        return None
+    items = protocol_for(runner.spec.protocol, runner.dataset).items(runner.dataset, runner.spec.goal)
+    return plan(len(items), runner.spec.authorised)
+
+
+def pair_count(card: dict, default: int) -> int:
+    """Pairs scored: the protocol's count when it has one (authorise: x1 is protected once, used in 2 pairs)."""
+    return (card.get("protocol") or {}).get("pairs") or (card.get("dataset") or {}).get("pairs", default)
 
 
 def show_result(console: Console, result) -> None:
@@ -97,13 +117,18 @@ def show_result(console: Console, result) -> None:
         console.print(view, highlight=False)
     else:
         console.out(render(view.table, "markdown", ci=True).rstrip("\n"), highlight=False)
+    if proto == "authorise":
+        from ..results.table_vii import render as render_vii
+
+        clean = card["method"]["method"] == "none"
+        console.print(render_vii(result.scores, list(spec.get("authorised") or []), clean), highlight=False)
     setting = {"verify": f"{spec.get('goal')}, FAR {spec.get('far')}", "identify": "1:N identification",
                "authorise": f"authorised and unauthorised models, FAR {spec.get('far')}"}.get(proto, proto)
     title = f"{card['method']['method']} on {(card.get('dataset') or {}).get('name', '?')} ({setting})"
     over = "identities" if any(METRICS[m].cluster for m in metrics) else "pairs"
     unit = "identification probes" if proto == "identify" else "pairs"
     console.print(f"[bold]{escape(title)}[/]; cells: % [95% bootstrap CI over {over}], "
-                  f"n = {(card.get('dataset') or {}).get('pairs', len(result.scores))} {unit}", highlight=False)
+                  f"n = {pair_count(card, len(result.scores))} {unit}", highlight=False)
     for line in protocol_notes(card):
         console.print(f"[yellow]note:[/] {escape(line)}", highlight=False)
     if card.get("white_box"):

@@ -6,7 +6,8 @@ correct = [cos(f(x~1), f(x1)) > t] and ([cos(f(x~1), f(x2)) > t] == y), at the t
 (kinds ``authorised``/``unauthorised``) and at the paper's kappa = 0.2 for every model (kinds ``...-kappa``).
 Targets named by ``--authorised`` are authorised, every other one unauthorised. With x~1 = x1 (method ``none``)
 it is plain verification accuracy: the Clean row. Pairs: every genuine pair of the test photos (roles other
-than ``distractor``/``train``) and as many seeded impostor pairs.
+than ``distractor``/``train``) and as many seeded impostor pairs; on the embedded ``mini`` set the ``mini-pmt``
+pairs of spec B5.1 instead (``pmt_pairs``: 24 x1, real or synthetic genuine partners, rows flagged ``synthetic``).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import pandas as pd
 from ..data.dataset import FaceDataset, FaceRecord
 from ..errors import BadInput
 from .base import PROTOCOLS, Protocol
+from .pmt_pairs import SYNTHETIC, mini_pmt_pairs
 
 if TYPE_CHECKING:
     from ..pipeline.protect import Protected
@@ -42,6 +44,8 @@ class Photo:
 
 def verification_pairs(dataset: FaceDataset, seed: int = 0) -> list[tuple[FaceRecord, FaceRecord, int]]:
     """Genuine pairs of the test photos, then as many seeded impostor pairs, as (x1, x2, label)."""
+    if dataset.name == "mini":
+        return mini_pmt_pairs(dataset, seed)
     faces = sorted((r for r in dataset.records if r.split == "test" and r.role not in ("distractor", "train")),
                    key=lambda r: r.id)
     genuine = [(a, b, 1) for a, b in combinations(faces, 2) if a.identity == b.identity]
@@ -70,6 +74,7 @@ class Authorise(Protocol):
     def card(self, state: "RunState") -> dict[str, Any]:
         pairs = verification_pairs(state.dataset)
         return {"pairs": len(pairs), "genuine": sum(y for _, _, y in pairs), "kappa": KAPPA,
+                "synthetic_genuine": sum(b.role == SYNTHETIC for _, b, _ in pairs),
                 "authorised": list(state.spec.authorised)}
 
     def score(self, state: "RunState", protected: "Protected") -> pd.DataFrame:
@@ -102,6 +107,7 @@ class Authorise(Protocol):
                         rows.append({"pair": f"{a.id}|{b.id}", "source": items[a.id].id, "target": target.display,
                                      "transform": transform.name,
                                      "kind": ("authorised" if allowed else "unauthorised") + kind, "label": y,
+                                     "synthetic": b.role == SYNTHETIC,
                                      "similarity": float(sp), "self_similarity": float(ss), "threshold": t,
                                      "correct": bool(ss > t and (sp > t) == bool(y))})
         return pd.DataFrame(rows)
