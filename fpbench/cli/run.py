@@ -88,6 +88,8 @@ def show_result(console: Console, result) -> None:
     over = "identities" if any(METRICS[m].cluster for m in metrics) else "pairs"
     console.print(f"[bold]{escape(title)}[/]; cells: % [95% bootstrap CI over {over}], "
                   f"n = {(card.get('dataset') or {}).get('pairs', len(result.scores))} pairs")
+    if (card.get("dataset") or {}).get("note"):
+        console.print(escape(f"data: {card['dataset']['note']} ({card['dataset']['name']})"), highlight=False)
     if card.get("white_box"):
         console.print(escape(f"white-box (also a surrogate): {', '.join(card['white_box'])}"))
     if not result.quality.empty:

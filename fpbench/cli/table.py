@@ -50,7 +50,9 @@ def handle(args: argparse.Namespace) -> int:
     for selector in args.baseline or []:
         table, source = add_published(table, selector, args.transform)
         sources.append(source)
-    footer = "; ".join(sources)  # LaTeX: in the caption; other formats: a line under the table
+    notes = sorted({f"{r.card['dataset']['name']}: {r.card['dataset']['note']}" for r in runs
+                    if (r.card.get("dataset") or {}).get("note")})
+    footer = "; ".join(notes + sources)  # LaTeX: in the caption; other formats: a line under the table
     in_caption = bool(footer) and args.format == "latex"
     title = ". ".join(filter(None, [args.caption, footer])) if in_caption else args.caption
     out = render(table, args.format, ci=args.ci, title=title)
