@@ -108,3 +108,15 @@ def test_bad_parameters_are_one_line_errors():
         METHODS.get("opom-convexhull")(lower=0.5, upper=0.2)
     with pytest.raises(BadInput, match="needs a white-box surrogate"):
         METHODS.get("fi-uap")().person_mask(person(), ProtectContext(goal="dodge"))
+
+
+def test_advcloak_example_sweep_runs_the_family_under_identify_at_l2_1200():
+    from pathlib import Path
+
+    from fpbench.sweep import load_sweep
+
+    sweep = load_sweep(Path(__file__).parents[1] / "examples" / "advcloak_table1_mini.yaml")
+    assert {s.method for s in sweep.specs} >= set(OPOM_FAMILY) | {"none", "random-mask"}
+    assert all(s.protocol == "identify" and s.mask_l2 == 4.706 and s.dataset == "mini-1n-synthetic"
+               for s in sweep.specs)
+    assert all(s.method in METHODS for s in sweep.specs)
