@@ -59,6 +59,13 @@ def test_inference_and_test_families_are_disjoint():
     assert np.array_equal(apply(crop, test[0]), apply(crop, test[0])) and apply(crop, test[0]).shape == crop.shape
 
 
+def test_without_the_mini_set_the_error_says_how_to_prepare_it(fresh_cache):
+    from fpbench.data import NotPrepared
+
+    with pytest.raises(NotPrepared, match="built from the mini set, which is not prepared: run `fpbench setup`"):
+        load_dataset("mini-1n-synthetic")
+
+
 def test_unknown_identities_option_is_a_one_line_error(mini):
     with pytest.raises(BadInput, match="identities='some' is not valid"):
         load_mini_1n("some", name="mini-1n-synthetic-bad")

@@ -27,7 +27,7 @@ from ..errors import BadInput
 from ..images import read_image
 from .dataset import FaceDataset
 from .manifest import Manifest, read_manifest, write_manifest
-from .prepare import crop_paths, dataset_dir, load_prepared
+from .prepare import NotPrepared, crop_paths, dataset_dir, load_prepared
 from .variants import apply, draw, variant_rng
 
 BUILDER_VERSION = "1"
@@ -44,7 +44,11 @@ def load_mini_1n(identities: str = "default", seed: int = 0, name: str = "mini-1
     from . import shipped_manifest
 
     mini = shipped_manifest("mini")
-    source = load_prepared(mini)  # NotPrepared names `fpbench data prepare mini`
+    try:
+        source = load_prepared(mini)
+    except NotPrepared:
+        raise NotPrepared(f"{name} is built from the mini set, which is not prepared: run `fpbench setup` "
+                          "(or `fpbench data prepare mini`)") from None
     header, rows = plan(mini, identities, seed, name, {r.id for r in source.records})
     dest = dataset_dir(name)
     write_manifest(dest / "manifest.jsonl", header, rows)  # the same bytes unless mini or the builder changed
