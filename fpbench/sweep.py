@@ -49,7 +49,8 @@ class Sweep:
 def load_sweep(path: Path, out: Path | None = None, device: str | None = None) -> Sweep:
     """The sweep of a YAML spec, every cell validated (a wrong key or value: one line naming the file)."""
     doc = read_sweep_file(path)
-    common = {k: doc[k] for k in ("dataset", "goal", "profile", "batch_size", "far", "esr_far", "quality") if k in doc}
+    common = {k: doc[k] for k in ("dataset", "goal", "profile", "batch_size", "far", "esr_far", "quality", "protocol",
+                                  "mask_l2") if k in doc}
     specs = []
     for seed in doc.get("seeds", [0]):
         for entry in doc["methods"]:

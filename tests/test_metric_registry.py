@@ -97,7 +97,7 @@ def test_registry_entries_are_complete_and_names_checked():
     assert parse_metrics("top1, apsr") == ["top1", "apsr"]
     with pytest.raises(ValueError):
         Metric("x", "X", ("dodging",), "success", True, "median", ("verify",), "no such aggregation")
-    with pytest.raises(BadInput, match="unknown metric 'top3'; available: asr, psr, .*top10, apsr, accuracy"):
+    with pytest.raises(BadInput, match="unknown metric 'top3'; available: asr, psr, .*top10, apsr, top1_real, top5_real, accuracy"):
         parse_metrics("top3")
 
 

@@ -97,8 +97,10 @@ def method_plan(runner: Runner) -> str | None:
 
 
 def pair_count(card: dict, default: int) -> int:
-    """Pairs scored: the protocol's count when it has one (authorise: x1 is protected once, used in 2 pairs)."""
-    return (card.get("protocol") or {}).get("pairs") or (card.get("dataset") or {}).get("pairs", default)
+    """Pairs scored: the protocol's count when it has one (identify: ordered probe/genuine pairs; authorise: x1
+    is protected once and used in two pairs)."""
+    protocol = card.get("protocol") or {}
+    return protocol.get("probe_pairs") or protocol.get("pairs") or (card.get("dataset") or {}).get("pairs", default)
 
 
 def show_result(console: Console, result) -> None:
@@ -126,9 +128,11 @@ def show_result(console: Console, result) -> None:
                "authorise": f"authorised and unauthorised models, FAR {spec.get('far')}"}.get(proto, proto)
     title = f"{card['method']['method']} on {(card.get('dataset') or {}).get('name', '?')} ({setting})"
     over = "identities" if any(METRICS[m].cluster for m in metrics) else "pairs"
-    unit = "identification probes" if proto == "identify" else "pairs"
+    unit = "probe/genuine pairs" if proto == "identify" else "pairs"
     console.print(f"[bold]{escape(title)}[/]; cells: % [95% bootstrap CI over {over}], "
                   f"n = {pair_count(card, len(result.scores))} {unit}", highlight=False)
+    if (card.get("dataset") or {}).get("note"):
+        console.print(escape(f"data: {card['dataset']['note']} ({card['dataset']['name']})"), highlight=False)
     for line in protocol_notes(card):
         console.print(f"[yellow]note:[/] {escape(line)}", highlight=False)
     if card.get("white_box"):

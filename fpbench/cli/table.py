@@ -59,15 +59,18 @@ def handle(args: argparse.Namespace) -> int:
     table = build_table(runs, metrics, rows=args.rows, cols=args.cols, aggregate=args.aggregate)
     for selector in args.baseline or []:
         table, _ = add_published(table, selector, args.transform)
+    data_notes = sorted({f"{r.card['dataset']['name']}: {r.card['dataset']['note']}" for r in runs
+                         if (r.card.get("dataset") or {}).get("note")})
     console = Console(soft_wrap=True)
     fmt = "markdown" if args.format == "rich" and not console.is_terminal else args.format  # never cut numbers
-    out = render(table, fmt, ci=args.ci, title=args.caption, wide=args.wide)
+    title = ". ".join(filter(None, [args.caption, *data_notes])) if fmt == "latex" else args.caption
+    out = render(table, fmt, ci=args.ci, title=title, wide=args.wide)
     if fmt == "rich":
         console.print(out)
     else:
         print(out, end="")
     if fmt != "latex":  # LaTeX says all this in its caption
         prefix = "# " if fmt == "csv" else ""
-        for line in ([args.caption] if args.caption and fmt != "rich" else []) + notes(table, args.ci):
+        for line in ([args.caption] if args.caption and fmt != "rich" else []) + data_notes + notes(table, args.ci):
             print(prefix + line)
     return 0

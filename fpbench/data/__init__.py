@@ -30,6 +30,21 @@ def mini() -> FaceDataset:
     return load_prepared(shipped_manifest("mini"))
 
 
+@DATASETS.register("mini-1n-synthetic", "1:N identification from the mini faces, synthetic intra-class variation: "
+                   "6 people x (10 inference + 5 test variants) + real extra photos, ~130 distractors (built on first use)")
+def mini_1n_synthetic() -> FaceDataset:
+    from .mini1n import load_mini_1n
+
+    return load_mini_1n("default", name="mini-1n-synthetic")
+
+
+@DATASETS.register("mini-1n-synthetic-all", "mini-1n-synthetic with all 11 mini source people protected")
+def mini_1n_synthetic_all() -> FaceDataset:
+    from .mini1n import load_mini_1n
+
+    return load_mini_1n("all", name="mini-1n-synthetic-all")
+
+
 for _name, (_, _description) in ADAPTERS.items():
     DATASETS.add(_name, partial(load_user_dataset, _name), f"{_description} (fpbench data manifest {_name} --root DIR)")
 

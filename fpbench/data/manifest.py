@@ -30,7 +30,8 @@ from ..packages import Package
 from .dataset import ROLES
 
 FORMAT_VERSION = 1
-RECORD_KEYS = {"id", "source", "sha256", "identity", "role", "split", "attributes", "landmarks5", "bbox"}
+RECORD_KEYS = {"id", "source", "sha256", "identity", "role", "split", "attributes", "landmarks5", "bbox",
+               "variant"}  # variant: how a built set derived the crop (fpbench.data.mini1n)
 REQUIRED = ("id", "source", "identity", "role")
 SPLITS = ("train", "val", "test")
 #: dataset names (the cache folder data/<name>/) and face ids (the crop files <id>.png)
@@ -155,7 +156,7 @@ def _check_header(where: str, header: dict[str, Any]) -> None:
     attrs = header.get("attributes", [])
     if not isinstance(attrs, list) or not all(isinstance(a, str) for a in attrs):
         raise ManifestError(f"{where}: attributes must be a list of names")
-    for key in ("root", "attribute_source", "description"):
+    for key in ("root", "attribute_source", "description", "note"):
         if key in header and not isinstance(header[key], str):
             raise ManifestError(f"{where}: {key} must be a string")
     _check_packages(where, header.get("packages", {}))

@@ -176,4 +176,5 @@ def load_prepared(manifest: Manifest) -> FaceDataset:
         ))
     protocol = manifest.header.get("protocol") or ""
     protocol = protocol.get("name", "") if isinstance(protocol, dict) else str(protocol)
-    return FaceDataset(manifest.name, manifest.sha256, records, manifest.header.get("attribute_source", ""), protocol)
+    return FaceDataset(manifest.name, manifest.sha256, records, manifest.header.get("attribute_source", ""), protocol,
+                       str(manifest.header.get("note", "")))

@@ -6,4 +6,4 @@ METHODS: Registry[type[Method]] = Registry("method", "fpbench.methods")
 
 __all__ = ["METHODS", "Method", "ProtectContext"]
 
-from . import erasablemask, gmaa, gradient, pmt  # noqa: E402,F401  registers the built-in methods
+from . import controls, erasablemask, gmaa, gradient, opom, pmt  # noqa: E402,F401  registers the built-in methods

@@ -97,6 +97,13 @@ def _topk(k: int, default: bool) -> Metric:
                   negate=True, cluster="identity", default=default)
 
 
+def _topk_real(k: int) -> Metric:
+    return Metric(f"top{k}_real", f"Top-{k} prot. real %", IDENTIFY_KINDS, f"hit{k}_real", True, "clustered-rate",
+                  ("identify",), f"top-{k} protection over the pairs whose probe and genuine entry are different "
+                  "photos (the real-photo subset of a set with synthetic variants, e.g. mini-1n-synthetic)",
+                  negate=True, cluster="identity", default=True)
+
+
 def _quality(name: str, title: str, higher: bool, description: str, aggregation: str = "mean") -> Metric:
     kinds = () if aggregation == "set" else (QUALITY_KIND,)
     return Metric(name, title, kinds, name, higher, aggregation, PROTOCOLS, description, unit="", fmt=".4g")
@@ -114,6 +121,7 @@ _ALL: list[Metric] = [
     Metric("apsr", "APSR %", IDENTIFY_KINDS, "hit1", True, "black-box-mean", ("identify",),
            "average top-1 protection over the targets that were not white-box for the run",
            negate=True, cluster="identity"),
+    _topk_real(1), _topk_real(5),
     Metric("accuracy", "Acc. %", AUTHORISE_KINDS, "correct", True, "rate", ("authorise",),
            "verification accuracy: genuine pairs accepted and impostor pairs rejected (authorised models "
            "should keep it high, unauthorised ones low), PMT eq. 10 at each model's calibrated threshold",

@@ -3,7 +3,9 @@
 For each protected person c and every ordered pair (i, j), i != j, of their test photos (role ``probe``):
 the probe is the protected photo i; its gallery is the clean photo j (the only genuine entry) plus every
 ``distractor``; hit@k when fewer than k distractors are more similar to the probe than the genuine entry
-(ties go to the genuine). Top-k protection = 100% - top-k accuracy, with CIs resampling identities. Person
+(ties go to the genuine). Top-k protection = 100% - top-k accuracy, with CIs resampling identities; rows whose
+probe and genuine crops come from one source photo (synthetic variants, ``same_photo``) are left out of the
+``hit{k}_real`` columns, which the real-photo metrics (top1_real, top5_real) read. Person
 masks are made from the person's inference photos (role ``gallery``, as the CelebA adapter writes them) and
 never from test photos.
 """
@@ -86,6 +88,7 @@ class Identify(Protocol):
                 raise BadInput(f"target {target.display!r} only compares pairs; the identify protocol searches a "
                                "gallery and needs targets that embed (zoo models)")
         distractors = sorted(state.dataset.select(role="distractor"), key=lambda r: r.id)
+        real_subset = has_same_photo_pairs(probes)
         rows = []
         task = state.progress.add_task("evaluate", total=len(state.targets) * len(state.transforms) * len(probes))
         for target in state.targets:
@@ -102,12 +105,18 @@ class Identify(Protocol):
                         adv.append(target.embeddings(x_t, spec.batch_size))
                     state.progress.advance(task, len(chunk))
                 e_adv = np.concatenate(adv)
-                rows += _rows(probes, e_adv, clean_of, e_dis, target.display, transform.name)
+                rows += _rows(probes, e_adv, clean_of, e_dis, target.display, transform.name, real_subset)
         return pd.DataFrame(rows)
 
 
 def probes_records(probes: Sequence[Probe]) -> list[FaceRecord]:
     return [p.source for p in probes]
+
+
+def has_same_photo_pairs(probes: Sequence[Probe]) -> bool:
+    """Whether two probes of one person are crops of one source photo (a set with synthetic variants)."""
+    seen = [(p.source.identity, p.source.sha256) for p in probes if p.source.sha256]
+    return len(set(seen)) < len(seen)
 
 
 def _count(probes: Sequence[Probe], identity: str) -> int:
@@ -122,8 +131,9 @@ def _embed_records(state: "RunState", target: EmbeddingTarget, records: list[Fac
 
 
 def _rows(probes: Sequence[Probe], e_adv: np.ndarray, clean_of: dict[str, np.ndarray], e_dis: np.ndarray,
-          target: str, transform: str) -> list[dict[str, Any]]:
-    """Per ordered pair (protected probe i, clean genuine j) of one identity: distractors above the genuine."""
+          target: str, transform: str, real_subset: bool) -> list[dict[str, Any]]:
+    """Per ordered pair (protected probe i, clean genuine j) of one identity: distractors above the genuine;
+    with ``real_subset``, also the hits of the pairs of two different photos (``hit{k}_real``)."""
     rows = []
     above_all = e_adv @ e_dis.T  # (probes, distractors)
     for a, p in enumerate(probes):
@@ -132,9 +142,13 @@ def _rows(probes: Sequence[Probe], e_adv: np.ndarray, clean_of: dict[str, np.nda
                 continue
             s_pg = float(e_adv[a] @ clean_of[q.id])
             n_above = int((above_all[a] > s_pg).sum())
+            same = bool(p.source.sha256) and p.source.sha256 == q.source.sha256
+            hits = {k: n_above < k for k in TOP_K}
             rows.append({"pair": f"{p.id}|{q.id}", "identity": p.source.identity, "source": p.id, "genuine": q.id,
                          "target": target, "transform": transform, "kind": "identification",
-                         "similarity": s_pg, "n_above": n_above, **{f"hit{k}": n_above < k for k in TOP_K}})
+                         "similarity": s_pg, "n_above": n_above, "same_photo": same,
+                         **{f"hit{k}": hit for k, hit in hits.items()},
+                         **({f"hit{k}_real": None if same else hit for k, hit in hits.items()} if real_subset else {})})
     return rows
 
 

@@ -169,9 +169,12 @@ def protocol(result: RunResult) -> str:
 def default_metrics(result: RunResult) -> list[str]:
     """The run view's metrics (registry defaults of the run's protocol that the run has rows for): verify ->
     ASR or PSR, then ESR, ESR_WRONG and RVR of reversible methods; identify -> top-1, top-5; authorise ->
-    accuracy."""
+    accuracy; metrics of columns the run does not have (top1_real: a set without synthetic variants) are left
+    out."""
+    from ..metrics.registry import METRICS
+
     kinds = set(result.scores["kind"]) if "kind" in result.scores else set()
-    return default_metric_names(protocol(result), kinds)
+    return [m for m in default_metric_names(protocol(result), kinds) if METRICS[m].column in result.scores]
 
 
 def load_runs(paths: Sequence[str | Path]) -> list[RunResult]:

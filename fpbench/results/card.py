@@ -26,7 +26,7 @@ class RunCard:
     spec: dict[str, Any]  # RunSpec.to_dict()
     method: dict[str, Any]  # the method's card; "method" is its name
     reversible: bool
-    dataset: dict[str, Any]  # name, manifest_sha256, pairs, attribute_source
+    dataset: dict[str, Any]  # name, manifest_sha256, pairs, attribute_source, note (a caveat tables repeat)
     protocol: dict[str, Any]  # goal, FARs and what protected faces were compared with
     targets: list[dict[str, Any]]
     white_box: list[str]  # display names of targets that were also surrogates
