@@ -9,7 +9,6 @@ masks, so that the methods really run and are seen to receive inference photos o
 checks 1-3 and 5 use the normal cache (the first run costs a few minutes: 2 x 6 masks of 16 steps)."""
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from fpbench.cache import cache_dir
 from fpbench.data import load_dataset
 from fpbench.data.dataset import FaceRecord
 from fpbench.metrics.identification import topk_hits
@@ -32,7 +32,14 @@ SEEN: dict[str, list[tuple[str | None, tuple[str, ...]]]] = defaultdict(list)
 
 
 @pytest.fixture(scope="module")
-def runs(mini):
+def models(embedded):
+    """Every embedded target fetched and converted (a fresh cache has none yet)."""
+    for name in TARGETS:
+        embedded(name)
+
+
+@pytest.fixture(scope="module")
+def runs(mini, models):
     """none, random-mask, fi-uap and opom-convexhull on every embedded target (outputs cached as usual)."""
     out = {}
     for method in ("none", "random-mask", "fi-uap", "opom-convexhull"):
@@ -43,11 +50,11 @@ def runs(mini):
 
 
 @pytest.fixture(scope="module")
-def spied(mini, tmp_path_factory):
+def spied(mini, models, tmp_path_factory):
     """Person masks made afresh in a private cache (sharing models and data, not masks) while a spy records
     what each person_mask call is given: fi-uap with one step (the budget does not change what it sees) and
     random-mask."""
-    shared = Path(os.environ["FPBENCH_CACHE"])
+    shared = cache_dir()
     load_dataset("mini-1n-synthetic")  # built in the shared cache
     private = tmp_path_factory.mktemp("cache")
     for entry in ("data", "embeddings", "packages", "thresholds", "weights"):
