@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fpbench.cache import cache_dir
 from fpbench.errors import BadInput
 from fpbench.runner import Runner
 from fpbench.serve import contract_class, make_server
@@ -38,7 +39,7 @@ def cache(mini, embedded, tmp_path_factory):
     """A cache of its own (so nothing else writes there) that reuses the prepared data and model weights."""
     embedded("sface")
     embedded("mobilefacenet")
-    base = Path(os.environ["FPBENCH_CACHE"])
+    base = cache_dir()
     root = tmp_path_factory.mktemp("api-cache")
     for part in ("packages", "weights", "data", "thresholds"):
         if (base / part).exists():
