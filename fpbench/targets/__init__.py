@@ -15,6 +15,7 @@ pass options as ``--target NAME:key=value,key=value``. Every target says what ac
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from typing import Any, Callable
 
@@ -111,30 +112,45 @@ class LocalTarget(EmbeddingTarget):
 
 class PairTarget(Target):
     """A target that can only compare two images (e.g. a commercial API). Subclasses implement ``compare``
-    and set ``version`` (the service's API/model version: part of the cache key)."""
+    (or ``compare_entry`` and ``prepare`` to compare what they actually send) and set ``version`` (the service's
+    API/model version: part of the cache key). A cached entry is ``{"similarity": float or None, "outcome":
+    "scored" or "no-face"}``; None (the service found no face) scores NaN."""
 
     version: str = "1"
+    cache_folder: str = "pair-scores"
 
     def compare(self, a: torch.Tensor, b: torch.Tensor) -> float:
         """Similarity of two canonical images (3, H, W)."""
         raise NotImplementedError
+
+    def prepare(self, a: torch.Tensor, b: torch.Tensor) -> tuple[str, Any]:
+        """(cache key of the pair, what ``compare_entry`` compares): by default the images' content hashes."""
+        return json_sha256([tensor_sha256(a), tensor_sha256(b)]), (a, b)
+
+    def compare_entry(self, payload: Any) -> dict[str, Any]:
+        return {"similarity": float(self.compare(*payload)), "outcome": "scored"}
+
+    def on_cached(self, entry: dict[str, Any]) -> None:
+        """Called for every pair served from the cache (for request summaries)."""
 
     @property
     def cache_key(self) -> str:
         return f"{self.name}-{json_sha256([self.version, self.options])[:16]}"
 
     def score(self, probes: torch.Tensor, references: torch.Tensor, batch_size: int = 16) -> np.ndarray:
-        folder = subdir("pair-scores", self.cache_key)
+        folder = subdir(self.cache_folder, self.cache_key)
         out = []
         for a, b in zip(probes, references):
-            path = folder / f"{json_sha256([tensor_sha256(a), tensor_sha256(b)])}.json"
-            if path.is_file():
-                out.append(float(_read_score(path)))
-                continue
-            s = float(self.compare(a, b))
-            write_json(path, {"similarity": s})
-            self._computed = self.computed + 1
-            out.append(s)
+            key, payload = self.prepare(a, b)
+            path = folder / f"{key}.json"
+            entry = _read_entry(path)
+            if entry is None:
+                entry = self.compare_entry(payload)
+                write_json(path, entry)
+                self._computed = self.computed + 1
+            else:
+                self.on_cached(entry)
+            out.append(math.nan if entry["similarity"] is None else float(entry["similarity"]))
         return np.asarray(out, dtype=np.float64)
 
     @property
@@ -142,13 +158,19 @@ class PairTarget(Target):
         return getattr(self, "_computed", 0)
 
 
-def _read_score(path) -> float:
+def _read_entry(path) -> dict[str, Any] | None:
+    """A cached pair score, None when absent; a one-line error when it is not a valid entry."""
     import json
 
+    if not path.is_file():
+        return None
     try:
-        return float(json.loads(path.read_text())["similarity"])
+        entry = json.loads(path.read_text())
+        if entry["outcome"] not in ("scored", "no-face") or (entry["similarity"] is None) != (entry["outcome"] == "no-face"):
+            raise ValueError
+        return entry
     except (ValueError, KeyError, TypeError):
-        raise BadInput(f"corrupt cached pair score {path}; delete it and re-run") from None
+        raise BadInput(f"corrupt cached pair score {path}; delete it and re-run (that pair is compared again)") from None
 
 
 TARGETS: Registry[Callable[..., Target]] = Registry("target", "fpbench.targets")

@@ -18,11 +18,10 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-import numpy as np
 import requests
 import torch
 
-from ...cache import json_sha256, subdir, write_json
+from ...cache import json_sha256, subdir
 from ...errors import BadInput
 from .. import PairTarget
 from .limits import TokenBucket, backoff_seconds, retry_after_seconds
@@ -135,7 +134,7 @@ class ApiTarget(PairTarget):
         """Refuse to start when the budget cannot cover the comparisons the run needs (cached ones excepted)."""
         if self.max_requests is None:
             return
-        folder = subdir("api-scores", self.cache_key)
+        folder = subdir(self.cache_folder, self.cache_key)
         cached = sum(1 for _ in folder.glob("*.json"))
         needed = max(0, comparisons - cached) * self.requests_per_pair
         if needed > self.max_requests:
@@ -144,25 +143,26 @@ class ApiTarget(PairTarget):
                 f"{cached} cached, {self.requests_per_pair} request(s) each) but max_requests={self.max_requests}; "
                 f"raise it (e.g. --target {self.name}:max_requests={needed}) or run fewer pairs")
 
-    def score(self, probes: torch.Tensor, references: torch.Tensor, batch_size: int = 16) -> np.ndarray:
-        """Vendor similarity per row; NaN where the vendor found no face."""
-        folder = subdir("api-scores", self.cache_key)
-        out = []
-        for a, b in zip(probes, references):
-            sa, sb = (encode(x, self.encoding, self.min_side) for x in (a, b))
-            self.sent_sizes.add((sa.width, sa.height, sa.upscale))
-            path = folder / f"{json_sha256([sa.sha256, sb.sha256])}.json"
-            entry = _read_entry(path)
-            if entry is None:
-                entry = self._fetch(sa, sb)
-                write_json(path, entry)
-                self._computed = self.computed + 1
-            else:
-                self.counts["cached"] += 1
-            if entry["outcome"] == "no-face":
-                self.counts["no_face"] += 1
-            out.append(math.nan if entry["similarity"] is None else float(entry["similarity"]))
-        return np.asarray(out, dtype=np.float64)
+    cache_folder = "api-scores"
+
+    def prepare(self, a: torch.Tensor, b: torch.Tensor) -> tuple[str, tuple[Sent, Sent]]:
+        """The images as they are sent (encoded, enlarged): the cache key hashes those bytes."""
+        sa, sb = (encode(x, self.encoding, self.min_side) for x in (a, b))
+        self.sent_sizes.add((sa.width, sa.height, sa.upscale))
+        return json_sha256([sa.sha256, sb.sha256]), (sa, sb)
+
+    def compare_entry(self, payload: tuple[Sent, Sent]) -> dict[str, Any]:
+        entry = self._fetch(*payload)
+        self._count_no_face(entry)
+        return entry
+
+    def on_cached(self, entry: dict[str, Any]) -> None:
+        self.counts["cached"] += 1
+        self._count_no_face(entry)
+
+    def _count_no_face(self, entry: dict[str, Any]) -> None:
+        if entry["outcome"] == "no-face":
+            self.counts["no_face"] += 1
 
     def _fetch(self, a: Sent, b: Sent) -> dict[str, Any]:
         for attempt in range(self.retries + 1):
@@ -276,20 +276,6 @@ def generic(resp: requests.Response) -> Reply:
     retry = resp.status_code == 429 or resp.status_code >= 500
     return Reply("retry" if retry else "fatal", code=f"HTTP {resp.status_code}", message=resp.text[:120].strip(),
                  retry_after=retry_after_seconds(resp.headers.get("Retry-After")))
-
-
-def _read_entry(path) -> dict[str, Any] | None:
-    import json
-
-    if not path.is_file():
-        return None
-    try:
-        entry = json.loads(path.read_text())
-        if entry["outcome"] not in ("scored", "no-face") or (entry["similarity"] is None) != (entry["outcome"] == "no-face"):
-            raise ValueError
-        return entry
-    except (ValueError, KeyError, TypeError):
-        raise BadInput(f"corrupt cached API score {path}; delete it and re-run (that pair is requested again)") from None
 
 
 def _number(value: str | None, option: str, target: str, default: float, positive: bool = False) -> float:
