@@ -21,7 +21,8 @@ from fpbench.data import load_dataset
 from fpbench.data.dataset import FaceRecord
 from fpbench.metrics.identification import topk_hits
 from fpbench.methods import METHODS
-from fpbench.protocols.identify import Probe, _rows
+from fpbench.protocols.base import OneFace as Probe
+from fpbench.protocols.identify import _rows
 from fpbench.runner import Runner
 from fpbench.spec import RunSpec
 

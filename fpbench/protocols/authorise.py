@@ -12,7 +12,6 @@ pairs of spec B5.1 instead (``pmt_pairs``: 24 x1, real or synthetic genuine part
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ import pandas as pd
 
 from ..data.dataset import FaceDataset, FaceRecord
 from ..errors import BadInput
-from .base import PROTOCOLS, Protocol
+from .base import PROTOCOLS, OneFace, Protocol
 from .pmt_pairs import SYNTHETIC, mini_pmt_pairs
 
 if TYPE_CHECKING:
@@ -28,18 +27,6 @@ if TYPE_CHECKING:
     from ..pipeline.state import RunState
 
 KAPPA = 0.2  # PMT §6.2: one cosine threshold for every model
-
-
-@dataclass(frozen=True)
-class Photo:
-    """One x1 to protect."""
-
-    source: FaceRecord
-    target: None = None
-
-    @property
-    def id(self) -> str:
-        return self.source.id
 
 
 def verification_pairs(dataset: FaceDataset, seed: int = 0) -> list[tuple[FaceRecord, FaceRecord, int]]:
@@ -65,10 +52,10 @@ class Authorise(Protocol):
     manifest_names = ("pmt", "lfw-pairs")
     needs_embeddings = False
 
-    def items(self, dataset: FaceDataset, goal: str) -> list[Photo]:
-        seen: dict[str, Photo] = {}
+    def items(self, dataset: FaceDataset, goal: str) -> list[OneFace]:
+        seen: dict[str, OneFace] = {}
         for a, _, _ in verification_pairs(dataset):
-            seen.setdefault(a.id, Photo(a))
+            seen.setdefault(a.id, OneFace(a))
         return list(seen.values())
 
     def card(self, state: "RunState") -> dict[str, Any]:

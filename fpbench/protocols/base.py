@@ -8,6 +8,7 @@ unauthorised models on verification pairs). A new protocol is one module registe
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import pandas as pd
@@ -19,6 +20,18 @@ from ..registry import Registry
 if TYPE_CHECKING:
     from ..pipeline.state import RunState
     from ..pipeline.protect import Protected
+
+
+@dataclass(frozen=True)
+class OneFace:
+    """An item that is one photo protected on its own (a 1:N probe, PMT's x1): no impersonation target."""
+
+    source: FaceRecord
+    target: None = None
+
+    @property
+    def id(self) -> str:
+        return self.source.id
 
 
 class Protocol:

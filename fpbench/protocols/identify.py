@@ -11,7 +11,6 @@ never from test photos.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
@@ -20,25 +19,13 @@ import pandas as pd
 from ..data.dataset import FaceDataset, FaceRecord
 from ..errors import BadInput
 from ..targets import EmbeddingTarget
-from .base import PROTOCOLS, Protocol
+from .base import PROTOCOLS, OneFace, Protocol
 
 if TYPE_CHECKING:
     from ..pipeline.protect import Protected
     from ..pipeline.state import RunState
 
 TOP_K = (1, 5, 10)
-
-
-@dataclass(frozen=True)
-class Probe:
-    """One protected test photo."""
-
-    source: FaceRecord
-    target: None = None
-
-    @property
-    def id(self) -> str:
-        return self.source.id
 
 
 class Identify(Protocol):
@@ -50,7 +37,7 @@ class Identify(Protocol):
     needs_embeddings = True
     uses_thresholds = False
 
-    def items(self, dataset: FaceDataset, goal: str) -> list[Probe]:
+    def items(self, dataset: FaceDataset, goal: str) -> list[OneFace]:
         probes = sorted(dataset.select(role="probe", split="test"), key=lambda r: r.id)
         per_person: dict[str, int] = {}
         for r in probes:
@@ -61,7 +48,7 @@ class Identify(Protocol):
                            "the identify protocol needs them (and 'distractor' records); see `fpbench data manifest celeba`")
         if not dataset.select(role="distractor"):
             raise BadInput(f"dataset {dataset.name!r} has no 'distractor' records: the identify protocol's galleries need them")
-        return [Probe(r) for r in usable]
+        return [OneFace(r) for r in usable]
 
     def inference_photos(self, dataset: FaceDataset, identity: str) -> list[FaceRecord]:
         photos = sorted((r for r in dataset.select(role="gallery") if r.identity == identity), key=lambda r: r.id)
@@ -109,17 +96,17 @@ class Identify(Protocol):
         return pd.DataFrame(rows)
 
 
-def probes_records(probes: Sequence[Probe]) -> list[FaceRecord]:
+def probes_records(probes: Sequence[OneFace]) -> list[FaceRecord]:
     return [p.source for p in probes]
 
 
-def has_same_photo_pairs(probes: Sequence[Probe]) -> bool:
+def has_same_photo_pairs(probes: Sequence[OneFace]) -> bool:
     """Whether two probes of one person are crops of one source photo (a set with synthetic variants)."""
     seen = [(p.source.identity, p.source.sha256) for p in probes if p.source.sha256]
     return len(set(seen)) < len(seen)
 
 
-def _count(probes: Sequence[Probe], identity: str) -> int:
+def _count(probes: Sequence[OneFace], identity: str) -> int:
     return sum(p.source.identity == identity for p in probes)
 
 
@@ -130,7 +117,7 @@ def _embed_records(state: "RunState", target: EmbeddingTarget, records: list[Fac
     return np.concatenate(out) if out else np.zeros((0, 1), np.float32)
 
 
-def _rows(probes: Sequence[Probe], e_adv: np.ndarray, clean_of: dict[str, np.ndarray], e_dis: np.ndarray,
+def _rows(probes: Sequence[OneFace], e_adv: np.ndarray, clean_of: dict[str, np.ndarray], e_dis: np.ndarray,
           target: str, transform: str, real_subset: bool) -> list[dict[str, Any]]:
     """Per ordered pair (protected probe i, clean genuine j) of one identity: distractors above the genuine;
     with ``real_subset``, also the hits of the pairs of two different photos (``hit{k}_real``)."""
