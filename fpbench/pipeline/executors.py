@@ -21,7 +21,7 @@ from filelock import FileLock
 
 from ..cache import subdir
 from ..errors import BadInput
-from ..threads import set_threads
+from ..threads import default_threads, set_threads
 
 R = TypeVar("R")
 
@@ -86,8 +86,6 @@ class ProcessExecutor(Executor):
     def run(self, units: Sequence[Unit]) -> list[Any]:
         if self.jobs == 1 or len(units) <= 1:
             return SerialExecutor(threads=self.threads).run(units)
-        from ..threads import default_threads
-
         per_worker = max(1, (self.threads or default_threads()) // self.jobs)
         ctx = multiprocessing.get_context("spawn")
         with cf.ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=_worker_init,
