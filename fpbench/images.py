@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from .cache import atomic_path
 from .errors import BadInput
 
 #: ArcFace / insightface 5-point template (left eye, right eye, nose tip, left and right mouth corners)
@@ -78,8 +79,12 @@ def read_image(path: str | Path) -> np.ndarray:
 
 
 def write_png(path: str | Path, x: torch.Tensor) -> None:
-    """Write one canonical image (3, S, S) or (1, 3, S, S) to ``path`` as an 8-bit PNG."""
-    Image.fromarray(to_uint8(x if x.ndim == 4 else x.unsqueeze(0))[0]).save(path, format="PNG")
+    """Write one canonical image (3, S, S) or (1, 3, S, S) to ``path`` as an 8-bit PNG.
+
+    The file appears whole or not at all, so a parallel reader never sees a half-written PNG.
+    """
+    with atomic_path(path) as tmp:
+        Image.fromarray(to_uint8(x if x.ndim == 4 else x.unsqueeze(0))[0]).save(tmp, format="PNG")
 
 
 def load_png(path: str | Path) -> torch.Tensor:
