@@ -69,9 +69,10 @@ def sheet_rows(result: RunResult, transform: str, n: int) -> list[tuple[str, lis
     out = []
     for pair, group in list(rows.groupby("pair", sort=False))[:n]:
         first = group.iloc[0]
-        images = [("clean", first["clean_file"]), ("protected", first["protected_file"])]
+        images = [("clean", first["clean_file"])]
         if pair in edited.index:
             images.append(("edited", edited[pair]))
+        images.append(("protected", first["protected_file"]))
         if pair in restored.index and restored[pair]:
             images.append(("restored", restored[pair]))
         images.append(("reference", first["reference_file"]))
