@@ -18,6 +18,7 @@ from fpbench.methods.base import TargetFace
 from fpbench.methods.erasablemask import ErasableMask, Restorer, latest_checkpoint, profiles
 from fpbench.methods.erasablemask.losses import adv_loss, impersonation_loss
 from fpbench.methods.erasablemask.meta_aux import AdaptiveWeights, meta_auxiliary_losses
+from fpbench.methods.erasablemask.method import to_canonical
 from fpbench.methods.erasablemask.networks import ErasableMaskNets
 from fpbench.methods.erasablemask.train import Curriculum, TrainSet
 from fpbench.methods.erasablemask.train import trainer as curriculum_trainer
@@ -27,6 +28,7 @@ from fpbench.zoo.model import FaceModel, InputSpec, ModelCard
 TOY = replace(
     profiles.MINI, name="toy", resolution=32, enc_dim=8, dec_dim=8, dis_dim=8, dis_fc_dim=16, max_dim=32,
     n_layers=3, stage_steps=(3, 4, 2), checkpoint_every=3, second_order=True,
+    lr=5e-3, inner_lr=5e-3,  # residual generators start as the identity: 9 steps must move them visibly
 )
 N_ATTRS = 3
 
@@ -103,15 +105,43 @@ def ctx_for(surrogates, target_ids, dataset=None) -> ProtectContext:
     return ProtectContext("impersonate", surrogates, images, target_ids=tuple(target_ids))
 
 
-def toy_nets(seed=0, gamma=TOY.gamma) -> ErasableMaskNets:
+def toy_nets(seed=0, gamma=TOY.gamma, residual=TOY.residual) -> ErasableMaskNets:
     torch.manual_seed(seed)
-    nets = ErasableMaskNets(replace(TOY, gamma=gamma), N_ATTRS).eval()
+    nets = ErasableMaskNets(replace(TOY, gamma=gamma, residual=residual), N_ATTRS).eval()
+    if residual:  # as after training: a zero last layer would make every decoder input irrelevant
+        with torch.no_grad():
+            for p in nets.g.dec.layers[-1].parameters():
+                p.add_(0.05 * torch.randn_like(p))
     nets.start_stage2()
     return nets
 
 
-def test_fusion_and_injection_shapes():
-    nets = toy_nets()
+def test_a_residual_generator_starts_as_the_identity_and_paper_redraws_the_face():
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    att = torch.tensor([[0.5, -0.5, 0.5], [-0.5, -0.5, 0.5]])
+    with torch.no_grad():
+        residual = ErasableMaskNets(replace(TOY, residual=True), N_ATTRS).eval()
+        assert torch.equal(residual.g(x, att), x) and torch.equal(residual.restore(x), x)
+        whole = ErasableMaskNets(replace(TOY, residual=False), N_ATTRS).eval()
+        assert (whole.g(x, att) - x).abs().mean() > 0.1
+    assert profiles.MINI.residual and not profiles.PAPER.residual
+
+
+def test_a_residual_change_is_added_to_the_full_resolution_face():
+    x = torch.rand(1, 3, 112, 112)
+    xs = torch.nn.functional.interpolate(x, size=(128, 128), mode="bilinear", antialias=True) * 2 - 1
+    assert torch.equal(to_canonical(xs, xs, x, residual=True), x)  # no change: the face itself, not resampled
+    shifted = to_canonical(xs + 0.1, xs, x, residual=True)  # +0.1 in [-1, 1] is +0.05 in [0, 1]
+    inside = (x > 0.01) & (x < 0.94)
+    assert torch.allclose((shifted - x)[inside], torch.full_like(x[inside], 0.05), atol=1e-6)
+    whole = to_canonical(xs, xs, x, residual=False)  # a whole-image generator's output is resampled
+    assert (whole - x).abs().mean() > 1e-3
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_fusion_and_injection_shapes(residual):
+    nets = toy_nets(residual=residual)
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     att = torch.tensor([[0.5, -0.5, 0.5], [-0.5, -0.5, 0.5]])
     with torch.no_grad():
@@ -219,14 +249,17 @@ def test_stage_freezing(dataset, surrogates, tmp_path):
     t = trainer(dataset, surrogates, tmp_path).learner
     t.step(1, 0, seeded(0, "step", 1, 0))
     t.nets.start_stage2()
-    g, d, e, r = (snapshot(m) for m in (t.nets.g, t.nets.d, t.nets.e_adv, t.nets.r))
+    assert torch.equal(t.nets.dec_adv.layers[-1][0].weight, t.nets.g.dec.layers[-1][0].weight)
+    g, d, e, r, a = (snapshot(m) for m in (t.nets.g, t.nets.d, t.nets.e_adv, t.nets.r, t.nets.dec_adv))
     t.check(3)
     t.step(2, 0, seeded(0, "step", 2, 0))
     assert changed(g, t.nets.g) == {False}  # G_enc / G_dec parameters and statistics bit-unchanged
     assert True in changed(e, t.nets.e_adv) and True in changed(r, t.nets.r) and True in changed(d, t.nets.d)
-    g, d, e, r = (snapshot(m) for m in (t.nets.g, t.nets.d, t.nets.e_adv, t.nets.r))
+    assert True in changed(a, t.nets.dec_adv)  # the residual profile's adversarial decoder trains with E_adv
+    g, d, e, r, a = (snapshot(m) for m in (t.nets.g, t.nets.d, t.nets.e_adv, t.nets.r, t.nets.dec_adv))
     t.step(3, 0, seeded(0, "step", 3, 0))
-    assert changed(g, t.nets.g) == changed(d, t.nets.d) == changed(e, t.nets.e_adv) == {False}
+    assert changed(g, t.nets.g) == changed(d, t.nets.d) == changed(e, t.nets.e_adv) == changed(a, t.nets.dec_adv) \
+        == {False}
     assert True in changed(r, t.nets.r)
 
 
@@ -270,7 +303,7 @@ def test_protect_and_restore(fitted, dataset, surrogates):
     assert torch.equal(y, method.protect(x, ctx))
     alone = method.protect(x[1:2], ctx_for(surrogates, ["r9"]))
     assert torch.allclose(y[1:2], alone, atol=1e-5)  # independent of the batch (up to float rounding)
-    assert not torch.allclose(y, x, atol=1e-2)
+    assert (y - x).abs().amax(dim=(1, 2, 3)).min() > 1e-3  # every face changed
     rec = method.restore(y)
     assert rec.shape == x.shape and 0 <= rec.min() and rec.max() <= 1
     small = torch.nn.functional.interpolate(x, size=(40, 40), mode="bilinear", antialias=True)

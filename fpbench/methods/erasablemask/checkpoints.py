@@ -28,7 +28,7 @@ from ...zoo.model import FaceModel
 from .networks import ErasableMaskNets
 from .profiles import Profile
 
-CODE_VERSION = "1"  # bump when training changes, so older checkpoints are not reused
+CODE_VERSION = "2"  # bump when training changes, so older checkpoints are not reused
 
 
 class CheckpointError(BadInput):

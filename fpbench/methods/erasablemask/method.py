@@ -31,15 +31,25 @@ def edit_codes(model: TrainedModel, xs: torch.Tensor, x: torch.Tensor, seed: int
     return flip_one(att_a, flips, choice) * model.profile.thres_int
 
 
+def to_canonical(y: torch.Tensor, xs: torch.Tensor, x: torch.Tensor, residual: bool) -> torch.Tensor:
+    """A generator's output ``y`` for its input ``xs`` (both [-1, 1] at the working resolution) as a
+    canonical image of ``x``'s size: a residual generator's change is resized and added to ``x`` itself,
+    so the untouched pixels keep their full resolution; a whole-image generator's output is resized."""
+    if residual:
+        return (x + to_resolution((y - xs) / 2, x.shape[-1])).clamp(0, 1)
+    return to_resolution((y + 1) / 2, x.shape[-1]).clamp(0, 1)
+
+
 @torch.no_grad()
 def generate(model: TrainedModel, x: torch.Tensor, device: torch.device, seed: int, adversarial: bool) -> torch.Tensor:
     """The protected face x_adv^{att_b} (``adversarial``) or the attribute-edited face x_cov^{att_b}, as
     canonical images of ``x``'s size."""
     nets = model.nets.to(device)
-    xs = to_resolution(x.to(device), model.profile.resolution) * 2 - 1
+    x = x.to(device)
+    xs = to_resolution(x, model.profile.resolution) * 2 - 1
     code = edit_codes(model, xs, x, seed)
     y = nets.adv_generate(xs, code) if adversarial else nets.g(xs, code)
-    return to_resolution((y + 1) / 2, x.shape[-1]).clamp(0, 1)
+    return to_canonical(y, xs, x, model.profile.residual)
 
 
 class Restorer:
@@ -62,9 +72,9 @@ class Restorer:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         nets = self.model.nets
         device = next(nets.parameters()).device
-        xs = to_resolution(check_canonical(x).to(device), self.model.profile.resolution)
-        y = (nets.restore(xs * 2 - 1) + 1) / 2
-        return to_resolution(y, x.shape[-1]).clamp(0, 1).to(x.device)
+        x_in = check_canonical(x).to(device)
+        xs = to_resolution(x_in, self.model.profile.resolution) * 2 - 1
+        return to_canonical(nets.restore(xs), xs, x_in, self.model.profile.residual).to(x.device)
 
 
 class ErasableMask(Method):

@@ -10,6 +10,7 @@ All images here are in [-1, 1]; ``adv_generate`` is the protected-face generator
 """
 from __future__ import annotations
 
+import copy
 from typing import Mapping
 
 import torch
@@ -101,16 +102,34 @@ class Decoder(nn.Module):
 
 
 class Generator(nn.Module):
-    """AttGAN generator: ``dec(enc(x), att)``."""
+    """AttGAN generator: ``dec(enc(x), att)``.
+
+    With ``p.residual`` the decoder predicts a change of the input instead of the whole image,
+    ``clamp(x + dec(...), -1, 1)``, and its last layer starts at zero, so an untrained generator is the
+    identity (the mini profile's departure: 19 training faces cannot teach a decoder to redraw a face).
+    """
 
     def __init__(self, p: Profile, n_attrs: int) -> None:
         super().__init__()
+        self.residual = p.residual
         self.enc = Encoder(p.enc_dim, p.n_layers, p.max_dim)
         widths = encoder_widths(p.enc_dim, p.n_layers, p.max_dim)
         self.dec = Decoder(widths, p.dec_dim, p.n_layers, p.max_dim, n_attrs, p.shortcut_layers)
+        if self.residual:
+            last = self.dec.layers[-1][0]
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+
+    def decode(
+        self, x: torch.Tensor, feats: list[torch.Tensor], att: torch.Tensor,
+        clean: list[torch.Tensor] | None = None, gamma: float = 0.0,
+    ) -> torch.Tensor:
+        """The output image for input ``x`` from (possibly fused) encoder features ``feats``."""
+        y = self.dec(feats, att, clean=clean, gamma=gamma)
+        return (x + y).clamp(-1, 1) if self.residual else y
 
     def forward(self, x: torch.Tensor, att: torch.Tensor) -> torch.Tensor:
-        return self.dec(self.enc(x), att)
+        return self.decode(x, self.enc(x), att)
 
 
 class Discriminator(nn.Module):
@@ -145,13 +164,24 @@ class ErasableMaskNets(nn.Module):
         self.n_attrs = n_attrs
         self.g = Generator(p, n_attrs)
         self.e_adv = Encoder(p.enc_dim, p.n_layers, p.max_dim)
+        # a residual G_dec learns to change faces little, too little to carry a perturbation: the protected
+        # face gets its own decoder, a copy of G_dec trained with E_adv in stage 2 (None: G_dec, as the paper)
+        self.dec_adv = copy.deepcopy(self.g.dec) if p.residual else None
         self.r = Generator(p, n_attrs)
         self.d = Discriminator(p, n_attrs)
 
     def start_stage2(self) -> None:
-        """E_adv <- G_enc and R <- (G_enc, G_dec), as the paper initialises them."""
+        """E_adv <- G_enc and R <- (G_enc, G_dec), as the paper initialises them (and the adversarial
+        decoder <- G_dec)."""
         self.e_adv.load_state_dict(self.g.enc.state_dict())
         self.r.load_state_dict(self.g.state_dict())
+        if self.dec_adv is not None:
+            self.dec_adv.load_state_dict(self.g.dec.state_dict())
+
+    def adversarial_parameters(self) -> list[nn.Parameter]:
+        """What stage 2 trains to make the perturbation: E_adv (and the adversarial decoder)."""
+        extra = list(self.dec_adv.parameters()) if self.dec_adv is not None else []
+        return list(self.e_adv.parameters()) + extra
 
     def perturbation_features(
         self, x: torch.Tensor, e_params: Mapping[str, torch.Tensor] | None = None
@@ -173,7 +203,10 @@ class ErasableMaskNets(nn.Module):
         ft = clean_feats if clean_feats is not None else self.g.enc(x)
         perb = self.perturbation_features(x, e_params)
         fused = [self.beta * a + (1 - self.beta) * b for a, b in zip(ft, perb)]
-        return self.g.dec(fused, att_b, clean=ft if self.gamma > 0 else None, gamma=self.gamma)
+        clean, gamma = (ft, self.gamma) if self.gamma > 0 else (None, 0.0)
+        if self.dec_adv is None:
+            return self.g.decode(x, fused, att_b, clean=clean, gamma=gamma)
+        return (x + self.dec_adv(fused, att_b, clean=clean, gamma=gamma)).clamp(-1, 1)
 
     def restore(self, x_adv: torch.Tensor) -> torch.Tensor:
         """x_rec = R(x_adv) with the neutral (all-zero) attribute code."""

@@ -41,6 +41,7 @@ class Profile:
     max_dim: int = 1024
     n_layers: int = 5
     shortcut_layers: int = 1
+    residual: bool = False  # generators predict a change of their input (``networks.Generator``)
     batch_size: int = 32
     lr: float = 2e-5
     betas: tuple[float, float] = (0.5, 0.999)
@@ -114,6 +115,7 @@ MINI = Profile(
     dis_dim=16,
     dis_fc_dim=128,
     max_dim=256,
+    residual=True,
     batch_size=4,
     lr=2e-4,
     stage_epochs=None,
@@ -169,7 +171,7 @@ def departures(profile: Profile) -> list[str]:
     """Every setting of ``profile`` that differs from the paper profile, as readable strings."""
     out = []
     for f in fields(Profile):
-        if f.name in ("name", "checkpoint_every", "stage_epochs", "stage_steps", "inner_lr"):
+        if f.name in ("name", "checkpoint_every", "stage_epochs", "stage_steps", "inner_lr", "residual"):
             continue
         mine, paper = getattr(profile, f.name), getattr(PAPER, f.name)
         if mine != paper:
@@ -180,10 +182,18 @@ def departures(profile: Profile) -> list[str]:
         out.append(f"stage lengths: {mine} (paper: 200/100/50 epochs)")
     if profile.meta_lr != PAPER.meta_lr:
         out.append(f"meta inner-step lr: {profile.meta_lr:g} (paper: the training lr, {PAPER.meta_lr:g})")
+    if profile.residual:
+        out.append(
+            "generators (G, the protected-face generator and R) predict a change of their input, "
+            "clamp(x + G_dec(...), -1, 1), with the decoder's last layer initialised to zero, so an untrained "
+            "generator is the identity (AttGAN redraws the whole face; 19 training faces cannot teach that)"
+        )
     if profile.resolution != PAPER.resolution:
         out.append(
             f"generator works at {profile.resolution}px: protect/restore resize canonical inputs to it and "
-            f"the outputs back (antialiased bilinear), so outputs are softer than a {PAPER.resolution}px model's"
+            + ("add the change it makes, resized back (antialiased bilinear), to the canonical face itself"
+               if profile.residual else
+               f"the outputs back (antialiased bilinear), so outputs are softer than a {PAPER.resolution}px model's")
         )
         out.append(f"sigma1 scaled to {profile.sigma1:g} (= 30 * {profile.resolution}/256, same per-pixel RMS)")
     if not profile.second_order:

@@ -136,7 +136,7 @@ class Curriculum(Learner):
         self.opts = {
             "g": torch.optim.Adam(nets.g.parameters(), lr=lr, betas=betas),
             "d": torch.optim.Adam(nets.d.parameters(), lr=lr, betas=betas),
-            "er": torch.optim.Adam(chain(nets.e_adv.parameters(), nets.r.parameters()), lr=lr, betas=betas),
+            "er": torch.optim.Adam(chain(nets.adversarial_parameters(), nets.r.parameters()), lr=lr, betas=betas),
             "r": torch.optim.Adam(nets.r.parameters(), lr=lr, betas=betas),
         }
 
@@ -216,8 +216,9 @@ class Curriculum(Learner):
         if stage in (1, 2):
             n.d.train()
             set_trainable(n.d, True)
-        if stage == 2:
-            set_trainable(n.e_adv, True)  # E_adv keeps G_enc's batch-norm statistics (eval mode)
+        if stage == 2:  # E_adv (and the adversarial decoder) keep G's batch-norm statistics (eval mode)
+            for p in n.adversarial_parameters():
+                p.requires_grad_(True)
         if stage in (2, 3):
             n.r.train()
             set_trainable(n.r, True)
@@ -242,8 +243,8 @@ class Curriculum(Learner):
         l_d = self._d_step(x, att_a, fake)
         set_trainable(d, False)
         zs = g.enc(x)
-        fake_logit, fake_att = d(g.dec(zs, code_b))
-        l_rec = L.rec_loss(g.dec(zs, code_a), x)
+        fake_logit, fake_att = d(g.decode(x, zs, code_b))
+        l_rec = L.rec_loss(g.decode(x, zs, code_a), x)
         l_att = L.att_loss(fake_att, att_b)
         l_g = L.g_adv_loss(fake_logit)
         loss = p.lambda_rec * l_rec + p.lambda_att * l_att + p.lambda_g * l_g
@@ -261,7 +262,7 @@ class Curriculum(Learner):
         code_b = att_b * p.thres_int
         with torch.no_grad():
             ft = nets.g.enc(x)
-            x_cov_b = nets.g.dec(ft, code_b)
+            x_cov_b = nets.g.decode(x, ft, code_b)
             fake = nets.adv_generate(x, code_b, ft)
         l_d = self._d_step(x, att_a, fake)
         set_trainable(nets.d, False)
@@ -327,7 +328,7 @@ class Curriculum(Learner):
         x = x01 * 2 - 1
         att_b = flip_one(self.data.attrs[idx].to(self.device), self.flip_idx, idx % len(self.flip_idx))
         ft = nets.g.enc(x)
-        images = {"clean": x01, "edited": (nets.g.dec(ft, att_b * p.thres_int) + 1) / 2}
+        images = {"clean": x01, "edited": (nets.g.decode(x, ft, att_b * p.thres_int) + 1) / 2}
         images["protected"] = (nets.adv_generate(x, att_b * p.thres_int, ft) + 1) / 2
         images["restored"] = (nets.restore(images["protected"].clamp(0, 1) * 2 - 1) + 1) / 2
         return {
