@@ -183,6 +183,13 @@ class ErasableMaskNets(nn.Module):
         extra = list(self.dec_adv.parameters()) if self.dec_adv is not None else []
         return list(self.e_adv.parameters()) + extra
 
+    def adversarial_param_groups(self, lr: float, decoder_lr_scale: float) -> list[dict]:
+        """Optimiser groups of stage 2's perturbation and restorer parameters."""
+        groups = [{"params": list(self.e_adv.parameters()), "lr": lr}]
+        if self.dec_adv is not None:
+            groups.append({"params": list(self.dec_adv.parameters()), "lr": lr * decoder_lr_scale})
+        return groups + [{"params": list(self.r.parameters()), "lr": lr}]
+
     def perturbation_features(
         self, x: torch.Tensor, e_params: Mapping[str, torch.Tensor] | None = None
     ) -> list[torch.Tensor]:

@@ -42,6 +42,7 @@ class Profile:
     n_layers: int = 5
     shortcut_layers: int = 1
     residual: bool = False  # generators predict a change of their input (``networks.Generator``)
+    adv_decoder_lr_scale: float = 1.0  # lr multiplier of the residual profile's adversarial decoder
     batch_size: int = 32
     lr: float = 2e-5
     betas: tuple[float, float] = (0.5, 0.999)
@@ -116,6 +117,7 @@ MINI = Profile(
     dis_fc_dim=128,
     max_dim=256,
     residual=True,
+    adv_decoder_lr_scale=10.0,
     batch_size=4,
     lr=2e-4,
     stage_epochs=None,
@@ -171,7 +173,8 @@ def departures(profile: Profile) -> list[str]:
     """Every setting of ``profile`` that differs from the paper profile, as readable strings."""
     out = []
     for f in fields(Profile):
-        if f.name in ("name", "checkpoint_every", "stage_epochs", "stage_steps", "inner_lr", "residual"):
+        if f.name in ("name", "checkpoint_every", "stage_epochs", "stage_steps", "inner_lr", "residual",
+                      "adv_decoder_lr_scale"):
             continue
         mine, paper = getattr(profile, f.name), getattr(PAPER, f.name)
         if mine != paper:
@@ -186,7 +189,11 @@ def departures(profile: Profile) -> list[str]:
         out.append(
             "generators (G, the protected-face generator and R) predict a change of their input, "
             "clamp(x + G_dec(...), -1, 1), with the decoder's last layer initialised to zero, so an untrained "
-            "generator is the identity (AttGAN redraws the whole face; 19 training faces cannot teach that)"
+            "generator is the identity (AttGAN redraws the whole face; 19 training faces cannot teach that); "
+            "the protected face has its own decoder, a copy of G_dec trained with E_adv in stage 2 (the paper "
+            "freezes G_dec, which here has learnt to change faces too little to carry a perturbation), at "
+            f"{profile.adv_decoder_lr_scale:g}x the lr, so that the perturbation can reach the eq. 8 budget "
+            "within the profile's stage-2 steps"
         )
     if profile.resolution != PAPER.resolution:
         out.append(

@@ -8,7 +8,6 @@ an uninterrupted one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -136,7 +135,7 @@ class Curriculum(Learner):
         self.opts = {
             "g": torch.optim.Adam(nets.g.parameters(), lr=lr, betas=betas),
             "d": torch.optim.Adam(nets.d.parameters(), lr=lr, betas=betas),
-            "er": torch.optim.Adam(chain(nets.adversarial_parameters(), nets.r.parameters()), lr=lr, betas=betas),
+            "er": torch.optim.Adam(nets.adversarial_param_groups(lr, profile.adv_decoder_lr_scale), lr=lr, betas=betas),
             "r": torch.optim.Adam(nets.r.parameters(), lr=lr, betas=betas),
         }
 
