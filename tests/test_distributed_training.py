@@ -80,3 +80,10 @@ def test_an_uneven_split_is_a_one_line_error(monkeypatch):
     monkeypatch.setattr(distributed, "world_size", lambda: 3)
     with pytest.raises(BadInput, match="a batch of 4 cannot be split evenly over 3 processes"):
         distributed.shard(torch.zeros(4, 2))
+
+
+def test_a_wrong_method_fails_before_any_process_starts(monkeypatch, capsys):
+    monkeypatch.setattr(train_cli.subprocess, "run", lambda command: pytest.fail("torchrun started"))
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert main(["train", "pgd", "--nproc", "2"]) == 2
+    assert "'pgd' learns nothing" in capsys.readouterr().err

@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--jobs", type=positive_int, default=1,
                    help="cells run at once (default 1: serially, in this process; N > 1: a pool of N processes, "
-                        "the threads split between them)")
+                        "the threads split between them; with --executor ray: each cell's task declares "
+                        "threads/N CPUs)")
     p.add_argument("--executor", choices=sorted(EXECUTORS), default=None,
                    help="where cells run (default: serial for --jobs 1, else process; ray: one Ray task per cell, "
                         "see --address)")

@@ -92,11 +92,12 @@ def torchrun_command(argv: list[str], nproc: int) -> list[str]:
 
 
 def handle(args: argparse.Namespace) -> int:
-    if args.nproc > 1 and not distributed.launched():
-        return subprocess.run(torchrun_command(args.argv, args.nproc)).returncode
     from ..spec import check_device
 
     device = check_device(args.device)
+    if args.nproc > 1 and not distributed.launched():
+        make_method(args)  # a wrong method or parameter: one line here, not one per process
+        return subprocess.run(torchrun_command(args.argv, args.nproc)).returncode
     distributed.start(device)
     try:
         set_threads(max(1, (args.threads or default_threads()) // distributed.world_size()))
