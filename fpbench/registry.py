@@ -7,6 +7,9 @@ distribution exposes a plugin with, in its ``pyproject.toml``::
     my-method = "my_package.module:MyMethod"
 
 and fpbench finds it without any change to its own code.
+
+A family resolves a whole namespace of names on first use: ``methods.add_family("torchattacks", factory, ...)``
+makes ``get("torchattacks:PGD")`` register and return ``factory("PGD")``.
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ class Registry(Generic[T]):
         self.kind = kind
         self.group = group
         self._entries: dict[str, Entry[T]] = {}
+        self._families: dict[str, tuple[Callable[[str], T], str]] = {}
         self._discovered = False
 
     def register(self, name: str, description: str | None = None) -> Callable[[T], T]:
@@ -58,10 +62,22 @@ class Registry(Generic[T]):
         doc = description or (getattr(obj, "__doc__", None) or "").strip().split("\n")[0]
         self._entries[name] = Entry(name, obj, doc, origin)
 
+    def add_family(self, prefix: str, factory: Callable[[str], T], description: str) -> None:
+        """Names ``prefix:NAME``, each made by ``factory(NAME)`` on first use (a BadInput for a wrong NAME)."""
+        self._families[prefix] = (factory, description)
+
+    def families(self) -> list[tuple[str, str]]:
+        """(``prefix:NAME``, description) of every family, for listings."""
+        return [(f"{prefix}:NAME", description) for prefix, (_, description) in sorted(self._families.items())]
+
     def get(self, name: str) -> T:
         self._discover()
+        prefix, _, member = name.partition(":")
+        if name not in self._entries and member and prefix in self._families:
+            self.add(name, self._families[prefix][0](member), origin=prefix)
         if name not in self._entries:
-            raise UnknownName(f"unknown {self.kind} {name!r}; available: {', '.join(self.names())}")
+            available = self.names() + [pattern for pattern, _ in self.families()]
+            raise UnknownName(f"unknown {self.kind} {name!r}; available: {', '.join(available)}")
         return self._entries[name].obj
 
     def entry(self, name: str) -> Entry[T]:

@@ -122,7 +122,8 @@ class Runner:
 
     def run_name(self, state: RunState) -> str:
         s = self.spec
-        return f"{state.dataset.name}-{s.method}-{s.goal}-{json_sha256(s.to_dict())[:8]}"
+        method = s.method.replace(":", "-")  # torchattacks:PGD: a folder name on every system
+        return f"{state.dataset.name}-{method}-{s.goal}-{json_sha256(s.to_dict())[:8]}"
 
 
 def _empty():

@@ -105,7 +105,8 @@ def run_sweep(sweep: Sweep, progress: bool = True, executor: Executor | None = N
             yield label, "skipped"
             continue
         unit = Unit(label, f"cell-{json_sha256([sweep.out, resolved.to_dict()])}", run_cell,
-                    (spec, sweep.out, progress and isinstance(executor, SerialExecutor)))
+                    (spec, resolved, sweep.out.absolute(), progress and isinstance(executor, SerialExecutor)),
+                    resources=cell_resources(spec))
         if isinstance(executor, SerialExecutor):  # report each cell as it finishes
             executor.run([unit])
             yield label, "done"
@@ -116,9 +117,17 @@ def run_sweep(sweep: Sweep, progress: bool = True, executor: Executor | None = N
         yield label, "done"
 
 
-def run_cell(spec: RunSpec, out: Path, progress: bool) -> None:
-    """One sweep cell: a whole run (module level, so a process pool can pickle it)."""
-    Runner(spec, out, progress=progress).execute()
+def run_cell(spec: RunSpec, resolved: RunSpec, out: Path, progress: bool) -> None:
+    """One sweep cell: a whole run, unless ``out`` already holds it (so a retried or repeated cell is never
+    computed twice); module level, so a process pool or Ray can pickle it."""
+    if not _finished(out, resolved):
+        Runner(spec, out, progress=progress).execute()
+
+
+def cell_resources(spec: RunSpec) -> dict[str, float]:
+    """What a cell reserves beyond its CPU threads: a GPU when it runs on one (Ray hides GPUs from tasks
+    that declare none)."""
+    return {"num_gpus": 1} if spec.device.startswith("cuda") else {}
 
 
 def _finished(out: Path, spec: RunSpec) -> bool:

@@ -38,8 +38,11 @@ def toy_surrogate(name: str, seed: int) -> FaceModel:
 
 @pytest.fixture(scope="module")
 def toy_dataset(tmp_path_factory) -> FaceDataset:
+    return make_toy_dataset(tmp_path_factory.mktemp("faces"))
+
+
+def make_toy_dataset(root: Path) -> FaceDataset:
     """Ten 112-px faces (the size erasablemask's toy and mini profiles read): 8 to train on, 2 targets."""
-    root = tmp_path_factory.mktemp("faces")
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:112, 0:112] / 111.0
     records = []
@@ -58,8 +61,13 @@ def toy_dataset(tmp_path_factory) -> FaceDataset:
 def toy_world(monkeypatch, toy_dataset, tmp_path):
     """The toy profile, dataset and surrogates behind the real command; a fresh cache per test."""
     torch.set_num_threads(1)
-    monkeypatch.setitem(profiles.PROFILES, "toy", TOY)
     monkeypatch.setenv("FPBENCH_CACHE", str(tmp_path / "cache"))
+    enter_toy_world(monkeypatch, toy_dataset)
+
+
+def enter_toy_world(monkeypatch, toy_dataset: FaceDataset) -> None:
+    """Profile "toy", dataset "toy" and toy surrogates behind `fpbench train` (also for tests/ddp_worker.py)."""
+    monkeypatch.setitem(profiles.PROFILES, "toy", TOY)
     load = fpbench.data.load_dataset
     monkeypatch.setattr(fpbench.data, "load_dataset", lambda name, **kw: toy_dataset if name == "toy" else load(name, **kw))
     monkeypatch.setattr(train_cli, "load_surrogates",

@@ -27,7 +27,7 @@ def rows(kind: str) -> list[tuple[str, str, str]]:
 
     module, attr = registry.split(":")
     reg = getattr(importlib.import_module(module, __package__), attr)
-    return [(e.name, e.description, e.origin) for e in reg.entries()]
+    return [(e.name, e.description, e.origin) for e in reg.entries()] + [(n, d, "fpbench") for n, d in reg.families()]
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with one_line_warnings():
             args = build_parser().parse_args(argv)  # importing the commands reads the cache (user models)
+            args.argv = list(sys.argv[1:] if argv is None else argv)  # for commands that re-launch themselves
             set_threads(getattr(args, "threads", None))
             return int(args.handler(args) or 0)
     except FpbenchError as e:

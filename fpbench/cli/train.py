@@ -3,13 +3,17 @@ resumes; a finished one is loaded, not trained again)."""
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from ..errors import BadInput
-from .options import comma_list, key_value, number
+from ..threads import default_threads, set_threads
+from ..training import distributed
+from .options import comma_list, key_value, number, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--param", type=key_value, action="append", default=[], metavar="NAME=VALUE",
                    help="any other method parameter")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--nproc", type=positive_int, default=1, metavar="N",
+                   help="train on N processes of this machine (torchrun --standalone; gloo on CPU, nccl on GPU): "
+                        "each takes 1/N of every batch and of the threads, gradients are averaged, rank 0 writes "
+                        "the checkpoint (default 1)")
     p.set_defaults(handler=handle)
 
 
@@ -69,14 +77,41 @@ def load_surrogates(names: list[str], device: Any) -> list[Any]:
     return models
 
 
+def torchrun_command(argv: list[str], nproc: int) -> list[str]:
+    """This command again, under torchrun on ``nproc`` processes of this machine (without ``--nproc``, which
+    torchrun would take for an abbreviation of its own ``--nproc-per-node``)."""
+    rest, skip = [], False
+    for arg in argv:
+        if not skip and not arg.startswith("--nproc="):
+            skip = arg == "--nproc"
+            rest += [] if skip else [arg]
+        else:
+            skip = False
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+            "-m", "fpbench.cli.main", *rest]
+
+
 def handle(args: argparse.Namespace) -> int:
+    from ..spec import check_device
+
+    device = check_device(args.device)
+    if args.nproc > 1 and not distributed.launched():
+        make_method(args)  # a wrong method or parameter: one line here, not one per process
+        return subprocess.run(torchrun_command(args.argv, args.nproc)).returncode
+    distributed.start(device)
+    try:
+        set_threads(max(1, (args.threads or default_threads()) // distributed.world_size()))
+        return train(args, device)
+    finally:
+        distributed.stop()
+
+
+def train(args: argparse.Namespace, device: Any) -> int:
     from ..data import load_dataset
     from ..methods.base import TargetFace
-    from ..spec import check_device
     from ..training import training_split
 
     method = make_method(args)
-    device = check_device(args.device)
     dataset = load_dataset(args.dataset)
     train = training_split(dataset)
     targets: list[TargetFace | None] = [None]
@@ -90,7 +125,7 @@ def handle(args: argparse.Namespace) -> int:
         targets = [TargetFace(t, index[t].identity, dataset.images([index[t]], method.image_size)) for t in wanted]
     names = args.surrogate or list(method.default_surrogates)
     surrogates = load_surrogates(names, device) if "surrogates" in method.needs else []
-    console = Console(soft_wrap=True)  # one line per message, also in a log
+    console = Console(soft_wrap=True, quiet=not distributed.is_main())  # one line per message, also in a log
     for target in targets:
         method.fit(train, surrogates, device, target=target)
         tid = target.id if target is not None else ""

@@ -7,8 +7,8 @@ compute the same unit at once: the second waits, then finds the outputs and re-u
 
 Executors run a list of units and return their results in order. ``serial`` runs them in this process;
 ``process`` runs them in a pool of worker processes, splitting the torch threads between the workers (units
-must then be picklable: sweeps hand it whole runs, see ``fpbench.sweep``). A distributed backend is one more
-``Executor`` subclass.
+must then be picklable: sweeps hand it whole runs, see ``fpbench.sweep``); ``ray`` runs each unit as a Ray task,
+on this machine or a cluster (``fpbench.pipeline.ray_executor``).
 """
 from __future__ import annotations
 
@@ -22,18 +22,21 @@ from filelock import FileLock
 from ..cache import subdir
 from ..errors import BadInput
 from ..threads import default_threads, set_threads
+from .ray_executor import run_on_ray
 
 R = TypeVar("R")
 
 
 @dataclass(frozen=True)
 class Unit:
-    """One unit of work: ``fn(*args)`` under the content ``key`` (the lock's name)."""
+    """One unit of work: ``fn(*args)`` under the content ``key`` (the lock's name); ``resources`` are what
+    a distributed executor must reserve for it beyond its CPU threads (e.g. ``{"num_gpus": 1}``)."""
 
     name: str
     key: str
     fn: Callable[..., Any]
     args: tuple[Any, ...] = field(default=())
+    resources: dict[str, float] = field(default_factory=dict)
 
     def __call__(self) -> Any:
         return run_locked(self.key, self.fn, *self.args)
@@ -97,11 +100,29 @@ def _call(unit: Unit) -> Any:
     return unit()
 
 
-EXECUTORS: dict[str, type[Executor]] = {e.name: e for e in (SerialExecutor, ProcessExecutor)}
+class RayExecutor(Executor):
+    """Units as Ray tasks (``ray_executor``), each declaring ``threads // jobs`` CPUs (and a GPU when its unit
+    asks for one); on the Ray at ``address`` (``auto``: the cluster running on this machine), else on a local
+    Ray started for the call."""
+
+    name = "ray"
+
+    def __init__(self, jobs: int = 1, threads: int | None = None, address: str | None = None) -> None:
+        super().__init__(jobs, threads)
+        self.address = address
+
+    def run(self, units: Sequence[Unit]) -> list[Any]:
+        return run_on_ray(units, max(1, (self.threads or default_threads()) // self.jobs), self.address)
 
 
-def make_executor(name: str, jobs: int = 1, threads: int | None = None) -> Executor:
-    """The executor called ``name``; ``BadInput`` lists the valid names."""
+EXECUTORS: dict[str, type[Executor]] = {e.name: e for e in (SerialExecutor, ProcessExecutor, RayExecutor)}
+
+
+def make_executor(name: str, jobs: int = 1, threads: int | None = None, address: str | None = None) -> Executor:
+    """The executor called ``name``; ``BadInput`` lists the valid names. ``address`` (a Ray cluster) is only
+    for ``ray``."""
     if name not in EXECUTORS:
         raise BadInput(f"unknown executor {name!r}; available: {', '.join(EXECUTORS)}")
-    return EXECUTORS[name](jobs, threads)
+    if address is not None and name != "ray":
+        raise BadInput(f"--address is for --executor ray (a Ray cluster), not {name!r}")
+    return RayExecutor(jobs, threads, address) if name == "ray" else EXECUTORS[name](jobs, threads)

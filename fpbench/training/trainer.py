@@ -9,10 +9,15 @@ A training directory holds ``progress.pt`` (the latest resumable state, rewritte
 learner's snapshot at the end of each stage but the last), the learner's result (``model.pt``), ``card.json``
 (what was trained, departures from the paper, loss-curve summaries, wall times, the ``complete`` flag) and
 ``.lock`` (held while training: a second process training the same unit waits, then finds it finished).
+
+Under torchrun (``fpbench train METHOD --nproc N``, see ``distributed``) every rank runs the same steps on its
+slice of each batch with gradients averaged over the ranks; rank 0 alone holds the lock, writes every file
+and reports progress.
 """
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +26,8 @@ from typing import Any, ClassVar, Mapping, Sequence
 import torch
 
 from ..cache import file_sha256
+from ..errors import BadInput
+from . import distributed
 from .interrupt import deferred_interrupt
 from .progress import TrainingProgress
 from .seeds import seeded
@@ -66,6 +73,12 @@ class Learner:
         """What is trained, in a few words, for messages."""
         return type(self).__name__
 
+    def optimizers(self) -> Sequence[torch.optim.Optimizer]:
+        """Every optimiser ``step`` uses; needed to train on several processes (their gradients are
+        averaged over the ranks before each step). A learner that trains there must also take only its
+        rank's rows of each batch (``distributed.shard``) after drawing the global batch's random numbers."""
+        return ()
+
     def check(self, until: int) -> None:
         """Raise a BadInput when stages 1..``until`` cannot run (e.g. a missing surrogate)."""
 
@@ -110,6 +123,8 @@ class Trainer:
         self.seed = seed
         self.meta = dict(meta or {})
         self.out = progress if isinstance(progress, TrainingProgress) else TrainingProgress(bool(progress))
+        if not distributed.is_main():
+            self.out = TrainingProgress(False)
         self.checkpoint_every = checkpoint_every
         self.share = {k: Path(v) for k, v in (share or {}).items()}
         self.stages = list(learner.stages())
@@ -135,14 +150,28 @@ class Trainer:
             return True
         self.learner.check(until)
         waiting = f"{self.learner.describe()}: another process is training {self.dir}; waiting for it to finish"
-        with directory_lock(self.dir, on_wait=lambda: self.out.say(waiting)):
-            if self.finished(until):
+        main = distributed.is_main()
+        with directory_lock(self.dir, on_wait=lambda: self.out.say(waiting)) if main else nullcontext():
+            if distributed.agree(self.finished(until)):  # rank 0's view, once it holds the lock
                 return True
-            return self._train(max_steps, until)
+            done = self._train(max_steps, until)
+            distributed.barrier()  # every file rank 0 writes exists before any rank reads it
+            return done
 
     def _train(self, max_steps: int | None, until: int) -> bool:
+        hooks = distributed.average_gradients(self.learner.optimizers())
+        if distributed.world_size() > 1 and not hooks:
+            raise BadInput(f"{self.learner.describe()} cannot train on several processes (it names no optimisers)")
+        try:
+            return self._steps(max_steps, until)
+        finally:
+            for hook in hooks:
+                hook.remove()
+
+    def _steps(self, max_steps: int | None, until: int) -> bool:
         self._resume()
         self._reuse_shared()
+        distributed.start_from_main(self.learner)
         self.out.say(self._announcement(until))
         budget = [max_steps]
         with deferred_interrupt() as interrupted:
@@ -150,6 +179,8 @@ class Trainer:
                 if not self._run_stage(stage, interrupted, budget):
                     return False
                 self._finish_stage(stage)
+        if not distributed.is_main():
+            return True
         if until == len(self.stages):
             self.learner.save_result(self.dir)
             write_card(self.dir, self.card(complete=True))
@@ -170,6 +201,7 @@ class Trainer:
                     budget[0] -= 1
                 t0 = time.perf_counter()
                 row = self.learner.step(stage, self.state["step"], seeded(self.seed, "step", stage, self.state["step"]))
+                row = distributed.mean_losses(row)
                 self.state["wall"][stage] += time.perf_counter() - t0
                 self.state["curves"][stage].append(row)
                 self.state["step"] += 1
@@ -184,6 +216,9 @@ class Trainer:
         return True
 
     def _finish_stage(self, stage: int) -> None:
+        if not distributed.is_main():
+            self.state["stage"], self.state["step"] = stage + 1, 0
+            return
         if stage < len(self.stages):
             snapshot = self.learner.snapshot()
             if snapshot is not None:
@@ -197,6 +232,8 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------------- state
     def _save_progress(self) -> None:
+        if not distributed.is_main():
+            return
         save_torch({**self.learner.state_dict(), "state": self.state}, self.dir / PROGRESS)
 
     def _resume(self) -> None:
@@ -217,7 +254,7 @@ class Trainer:
             self.learner.load_shared_result(stage, blob)
             self.state["curves"][stage], self.state["wall"][stage] = blob["curve"], blob["wall"]
             snapshot = self.learner.snapshot()
-            if snapshot is not None:
+            if snapshot is not None and distributed.is_main():
                 save_torch(snapshot, self.dir / f"stage{stage}.pt")
             self.state["stage"] = stage + 1
             self.meta[f"stage{stage}"] = f"shared: {self.share[stage].name}"

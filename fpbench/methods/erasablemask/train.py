@@ -3,7 +3,8 @@ steps and card. The shared Trainer runs it (checkpoints, Ctrl-C, bit-identical r
 
 Every random draw of a step (batch order, augmentation, target attributes, noise-pool operation) comes
 from generators seeded by (seed, stage, step), so a resumed run produces the same weights, bit for bit, as
-an uninterrupted one.
+an uninterrupted one. On several processes (``fpbench train erasablemask --nproc N``) each draws them for the
+whole batch, then trains on its own rows (``shard``).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ...data.dataset import FaceDataset, FaceRecord
 from ...errors import BadInput
 from ...images import tensor_sha256
 from ...training import Learner, Stage, Trainer, derive_seed, seeded
+from ...training.distributed import mean, shard
 from ...zoo.model import FaceModel
 from ..base import TargetFace
 from . import losses as L
@@ -155,6 +157,9 @@ class Curriculum(Learner):
         return {"nets": self.nets.state_dict(), "opts": {k: o.state_dict() for k, o in self.opts.items()},
                 "weights": self.weights.state_dict()}
 
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return list(self.opts.values())
+
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.nets.load_state_dict(state["nets"])
         for k, o in self.opts.items():
@@ -236,6 +241,7 @@ class Curriculum(Learner):
         p, g, d = self.p, self.nets.g, self.nets.d
         x = x01 * 2 - 1
         att_b = att_a[torch.randperm(att_a.shape[0], generator=gen).to(att_a.device)]
+        x, att_a, att_b = shard(x), shard(att_a), shard(att_b)
         code_a, code_b = att_a * p.thres_int, att_b * p.thres_int
         with torch.no_grad():
             fake = g(x, code_b)
@@ -258,6 +264,8 @@ class Curriculum(Learner):
         p, nets = self.p, self.nets
         x = x01 * 2 - 1
         att_b = self._att_b(att_a, gen)
+        _, channel = self.pool.draw(gen)
+        x, att_a, att_b = shard(x), shard(att_a), shard(att_b)
         code_b = att_b * p.thres_int
         with torch.no_grad():
             ft = nets.g.enc(x)
@@ -265,7 +273,6 @@ class Curriculum(Learner):
             fake = nets.adv_generate(x, code_b, ft)
         l_d = self._d_step(x, att_a, fake)
         set_trainable(nets.d, False)
-        _, channel = self.pool.draw(gen)
         x_adv = nets.adv_generate(x, code_b, ft)
         x_seen = channel((x_adv + 1) / 2)
         params = dict(nets.e_adv.named_parameters())
@@ -289,7 +296,7 @@ class Curriculum(Learner):
         loss.backward()
         self.opts["er"].step()
         set_trainable(nets.d, True)
-        self.weights.record(pri.detach().tolist())
+        self.weights.record(mean(pri.detach()).tolist())  # every rank's weights follow the global batch
         out = {"loss": loss.item(), "adv": l_adv.item(), "era": l_era.item(), "perb": l_perb.item(),
                "att": l_att.item(), "g": l_g.item(), "d": l_d, "aux": aux.mean().item()}
         out.update({f"pri_{m.card.name}": v for m, v in zip(self.surrogates, pri.tolist())})
@@ -300,6 +307,7 @@ class Curriculum(Learner):
         x = x01 * 2 - 1
         code_b = self._att_b(att_a, gen) * p.thres_int
         _, channel = self.pool.draw(gen)
+        x, code_b = shard(x), shard(code_b)
         with torch.no_grad():
             x_seen = channel((nets.adv_generate(x, code_b) + 1) / 2)
         l_era = L.era_loss(nets.restore(x_seen * 2 - 1), x)
