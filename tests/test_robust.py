@@ -121,3 +121,18 @@ def test_robust_tag_loads_with_own_thresholds_and_is_listed(natural_weights, use
     assert main(["zoo", "list"]) == 0 and f"│ {name} " in capsys.readouterr().out
     assert main(["list", "targets"]) == 0 and name in capsys.readouterr().out
 
+
+
+def test_fine_tuning_resumes_bit_identically(tmp_path) -> None:
+    x, _ = toy_faces(2, 6, seed=3)
+    recipe = Recipe(pgd_steps=2, steps=6, batch_size=4, lr=1e-3)
+
+    def trainer(directory):
+        return Trainer(AdversarialFineTuning(toy_model(), recipe, crops(x), seed=0), directory, 0, progress=False,
+                       checkpoint_every=3)
+
+    assert trainer(tmp_path / "whole").run()
+    assert not trainer(tmp_path / "cut").run(max_steps=3)  # stopped after the step-3 checkpoint
+    assert trainer(tmp_path / "cut").run()  # a new process resumes there
+    whole, cut = (torch.load(tmp_path / d / "model.pt", weights_only=True) for d in ("whole", "cut"))
+    assert all(torch.equal(whole[k], cut[k]) for k in whole)
