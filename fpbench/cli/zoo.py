@@ -1,4 +1,4 @@
-"""`fpbench zoo list|fetch|verify|card|add`: the face recognition models and their weights."""
+"""`fpbench zoo list|fetch|verify|card|add|robustify|robustness`: the face recognition models and their weights."""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from ..errors import BadInput, FpbenchError
+from .robust import register_actions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,7 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("name", help="a paper model, NAME.TAG (other weights of zoo model NAME) or a new name with --arch")
     a.add_argument("--weights", required=True, type=Path, help="a PyTorch state dict (.pt/.pth)")
     a.add_argument("--arch", choices=sorted(ARCHS), help="architecture (required unless NAME is a paper model or a tag)")
+    a.add_argument("--channel", choices=("rgb", "bgr"), help="colour order the checkpoint was trained on, if not the "
+                                                             "architecture's (RobFR IR-50: adversarially trained rgb, natural bgr)")
     a.set_defaults(handler=handle_add)
+    register_actions(actions)
 
 
 def _embedded() -> list[str]:
@@ -152,11 +156,12 @@ def handle_add(args: argparse.Namespace) -> int:
     from ..zoo.user import add_weights
     from ..zoo.verify import verify
 
-    entry = add_weights(args.name, args.weights, args.arch)
+    entry = add_weights(args.name, args.weights, args.arch, args.channel)
     v = verify(entry.name)
     card = entry.card
     console = Console()
-    console.print(f"added {entry.name}: {card.architecture}, {card.embedding_dim}-d, input {card.input.size}, "
+    console.print(f"added {entry.name}: {card.architecture}, {card.embedding_dim}-d, input {card.input.size} "
+                  f"{card.input.channels}, "
                   f"weights sha256 {card.weights_sha256[:16]}..., {'verified' if v.ok else 'NOT verified'}")
     if card.notes:
         console.print(card.notes, highlight=False)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .arch.inception_resnet_v1 import InceptionResnetV1
 from .arch.iresnet import iresnet50, iresnet100
-from .arch.irse import ir152, irse50
+from .arch.irse import ir50, ir152, irse50
 from .arch.mobilefacenet_paper import MobileFaceNet
 from .cfg import Architecture, PretrainedCfg, PublishedThresholds, WeightsSource
 from .model import InputSpec
@@ -39,6 +39,7 @@ ARCHS: dict[str, Architecture] = {
         Architecture("iresnet100", "IResNet-100", iresnet100, 512, INSIGHTFACE_INPUT),
         Architecture("iresnet50", "IResNet-50", iresnet50, 512, INSIGHTFACE_INPUT),
         Architecture("ir152", "IR-152", ir152, 512, AMT_INPUT_112),
+        Architecture("ir50", "IR-50", ir50, 512, AMT_INPUT_112),  # face.evoLVe; RobFR's natural and robust models
         Architecture("irse50", "IR-SE-50", irse50, 512, AMT_INPUT_112),
         Architecture("inception_resnet_v1", "Inception-ResNet-v1", InceptionResnetV1, 512, AMT_INPUT_160, ("logits.",)),
         Architecture("mobilefacenet512", "MobileFaceNet-512", MobileFaceNet, 512, AMT_INPUT_112),

@@ -38,6 +38,8 @@ WRAPPER_PREFIXES = ("module.", "backbone.")
 RECORD_FIELDS = ("arch", "weights_sha256")
 #: and either a user file or the zoo model it was derived from
 SOURCE_FIELDS = (("file", "file_sha256"), ("derived_from", "recipe"))
+#: colour orders ``--channel`` accepts
+CHANNELS = ("RGB", "BGR")
 #: ``name`` or ``name.tag``, at most 64 characters.
 _NAME = re.compile(r"^(?=.{1,64}$)[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9][A-Za-z0-9_-]*)?$")
 
@@ -170,9 +172,11 @@ def check_layout(sd: dict[str, torch.Tensor], arch: Architecture) -> tuple[Layou
     return report, out
 
 
-def add_weights(name: str, weights: str | Path, arch: str | None = None) -> ZooEntry:
+def add_weights(name: str, weights: str | Path, arch: str | None = None, channels: str | None = None) -> ZooEntry:
     """Check the checkpoint ``weights`` against ``arch`` (paper names and tags may omit it), cache it as model
-    ``name`` and register it. One-line ``BadInput`` / ``WeightsMismatch`` errors; nothing is written on failure."""
+    ``name`` and register it; ``channels`` ("RGB"/"BGR") overrides the colour order the architecture's input
+    spec assumes (e.g. RobFR's adversarially trained IR-50s take RGB, its natural ones BGR). One-line
+    ``BadInput`` / ``WeightsMismatch`` errors; nothing is written on failure."""
     name = canonical(name)
     path = Path(weights).expanduser()
     archs = _candidate_archs(name, arch)
@@ -186,19 +190,23 @@ def add_weights(name: str, weights: str | Path, arch: str | None = None) -> ZooE
         others = f" (also tried {', '.join(a.name for a in archs if a.name != best.arch)})" if len(archs) > 1 else ""
         raise WeightsMismatch(f"{path.name} does not fit {best.arch}{others}: {best.summary()}")
     report, out = fitting[0]
-    return _store(name, out, {"arch": report.arch, "file": path.name, "file_sha256": file_sha256(path),
-                              "dropped_keys": report.dropped})
+    if channels is not None and channels.upper() not in CHANNELS:
+        raise BadInput(f"--channel must be one of {', '.join(c.lower() for c in CHANNELS)}, not {channels!r}")
+    record = {"arch": report.arch, "file": path.name, "file_sha256": file_sha256(path), "dropped_keys": report.dropped}
+    return _store(name, out, record | ({"channels": channels.upper()} if channels else {}))
 
 
-def add_derived(name: str, sd: dict[str, torch.Tensor], recipe: str) -> ZooEntry:
-    """Store weights fpbench produced from zoo model ``base`` (``name`` is ``base.tag``), e.g. by fine-tuning."""
+def add_derived(name: str, sd: dict[str, torch.Tensor], recipe: str, training_data: str = "") -> ZooEntry:
+    """Store weights fpbench produced from zoo model ``base`` (``name`` is ``base.tag``), e.g. by fine-tuning;
+    ``training_data`` (if given) replaces the base's on the card."""
     base, tag = split_name(canonical(name))
     if not tag or base not in ZOO:
         raise BadInput(f"derived weights need a name BASE.TAG with a zoo model as BASE, not {name!r}")
     report, out = check_layout(sd, ZOO.get(base).arch)
     if not report.ok:
         raise WeightsMismatch(f"weights derived from {base} do not fit its architecture: {report.summary()}")
-    return _store(f"{base}.{tag}", out, {"arch": ZOO.get(base).arch.name, "derived_from": base, "recipe": recipe})
+    record = {"arch": ZOO.get(base).arch.name, "derived_from": base, "recipe": recipe}
+    return _store(f"{base}.{tag}", out, record | ({"training_data": training_data} if training_data else {}))
 
 
 def _store(name: str, sd: dict[str, torch.Tensor], record: dict[str, Any]) -> ZooEntry:
@@ -258,15 +266,18 @@ def _entry_data(name: str, record: dict[str, Any] | None) -> tuple[Architecture,
         arch = ARCHS[PAPER_MODELS[name].archs[0]]
         return arch, paper_cfg(name, arch, None)
     arch, spec = _arch_and_input(name, record["arch"])
+    if record.get("channels") in CHANNELS:
+        spec = replace(spec, channels=record["channels"])
     if "derived_from" in record:
         source = DerivedFrom(record["derived_from"], record["recipe"])
         notes = f"Derived by fpbench from {source.base}: {source.recipe}."
-        return arch, replace(ZOO.get(base).cfg, source=source, weights_sha256=record["weights_sha256"], verified="",
-                             notes=notes, thresholds=None)
+        cfg = ZOO.get(base).cfg
+        return arch, replace(cfg, source=source, weights_sha256=record["weights_sha256"], verified="", notes=notes,
+                             thresholds=None, training_data=record.get("training_data", cfg.training_data))
     source = UserFile(record["file"], record["file_sha256"])
     notes = f"Dropped training-only keys: {_first(record['dropped_keys'])}." if record.get("dropped_keys") else ""
     if base in PAPER_MODELS:
-        return arch, paper_cfg(base, arch, source, record["weights_sha256"], notes, tag)
+        return arch, replace(paper_cfg(base, arch, source, record["weights_sha256"], notes, tag), input=spec)
     return arch, PretrainedCfg(source, record["weights_sha256"], spec, notes=notes)
 
 

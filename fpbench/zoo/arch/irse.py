@@ -1,5 +1,6 @@
 """IR and IR-SE ResNets of face.evoLVe / InsightFace_Pytorch, as shipped with the Adv-Makeup and AMT-GAN
-assets (``ir152.pth``: IR-152; ``irse50.pth``: IR-SE-50). 112x112 input, 512-d output.
+assets (``ir152.pth``: IR-152; ``irse50.pth``: IR-SE-50) and used by RobFR (IR-50, natural and adversarially
+trained). 112x112 input, 512-d output.
 
 Parameter names follow those code bases (``input_layer``, ``body.N.res_layer``, ``output_layer``) so the
 public checkpoints load with ``strict=True``.
@@ -78,6 +79,10 @@ class IRBackbone(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.output_layer(self.body(self.input_layer(x)))
+
+
+def ir50() -> IRBackbone:
+    return IRBackbone(50, se=False)
 
 
 def ir152() -> IRBackbone:
