@@ -57,7 +57,8 @@ def mean_ci(values: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float 
     v = np.asarray(values, dtype=np.float64).reshape(-1)
     if v.size == 0:
         raise ValueError("cannot estimate a mean from zero samples")
-    lo, hi = bootstrap_interval(v, np.mean, n_boot=n_boot, seed=seed, level=level)
+    with np.errstate(invalid="ignore"):  # an infinite value (PSNR of an unchanged face) makes inf - inf
+        lo, hi = bootstrap_interval(v, np.mean, n_boot=n_boot, seed=seed, level=level)
     return Estimate(float(v.mean()), lo, hi, int(v.size))
 
 
