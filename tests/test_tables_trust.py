@@ -48,6 +48,7 @@ def test_labels_name_what_differs_in_the_methods_order_with_fractions():
             fake("fgsm", {"sface": [False]}, params={"eps": 8 / 255})]
     assert build_table(runs, ["asr"]).rows == ["pgd eps=8/255 steps=50", "pgd eps=4/255 steps=20", "fgsm"]
     assert format_value(2 / 255) == "2/255" and format_value(0.5) == "0.5" and format_value(0.03) == "0.03"
+    assert format_value(12 / 255) == "12/255" and format_value(1 / 3) == "1/3"  # not 4/85
     same = [r.card for r in runs[:1]] * 2
     assert run_labels(same, ["a", "b"]) == ["pgd (a)", "pgd (b)"]
     order = run_labels([r.card for r in runs[:2]], ["a", "b"], order=("steps", "eps"))

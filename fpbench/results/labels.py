@@ -17,6 +17,9 @@ def format_value(value: Any) -> str:
     if float(short) == value and len(short) <= 6:
         return short
     frac = Fraction(value).limit_denominator(1000)
+    steps = value * 255  # pixel budgets are written in 1/255 steps: 12/255, not 4/85 (but 1/3 stays)
+    if frac.denominator > 5 and abs(steps - round(steps)) < 1e-6:
+        return f"{round(steps)}/255"
     if frac.denominator > 1 and abs(float(frac) - value) < 1e-9:
         return f"{frac.numerator}/{frac.denominator}"
     return f"{value:.4g}"
