@@ -100,31 +100,18 @@ def similarity_figure(run: RunResult) -> Figure:
 
 
 def roc_figure(run: RunResult) -> Figure:
-    """TAR against FAR of every stored calibration of each target's weights, and of the run's thresholds."""
-    from ..thresholds import stored_calibrations
+    """ROC curve of each target on the data of its stored calibrations, calibrated thresholds marked."""
+    from .roc import target_curves
 
-    title = "ROC points of each target's calibrations"
+    title = "ROC of each target from its calibration"
     far = float((run.card.get("spec") or {}).get("far", 0.01))
-    calibrations = stored_calibrations()
-    curves: dict[str, list[tuple[str, list[tuple[float, float]]]]] = {}
-    for t in run.card.get("targets") or []:
-        sha = (t.get("model") or {}).get("weights_sha256", "")
-        lines = [(f"calibrated on {c.dataset} ({c.n_impostor} impostor pairs)",
-                  [(f, e.tar) for f, e in c.estimates.items() if e.tar is not None])
-                 for c in calibrations if sha and c.weights_sha256 == sha]
-        own = (run.card.get("thresholds") or {}).get(t.get("display"), {}).get("far", {})
-        run_points = [(float(f), v["tar"]) for f, v in own.items() if v.get("tar") is not None]
-        if run_points and not lines:
-            lines.append((f"this run's thresholds ({next(iter(own.values())).get('source', '')})", run_points))
-        lines = [(label, pts) for label, pts in lines if pts]
-        if lines:
-            curves[t.get("display", "")] = lines
+    curves = {t.get("display", ""): c for t in run.card.get("targets") or [] if (c := target_curves(t))}
     if not curves:
-        return Figure(title, None, "no calibration with true accept rates is stored for these targets' weights "
-                                   "(published thresholds state none); `fpbench calibrate` stores one")
-    return Figure(title, plots.roc_points(curves, far),
-                  "true accept rate of genuine pairs at each calibrated FAR (a few points, not a full curve); "
-                  "dotted: the run's FAR")
+        return Figure(title, None, "no stored calibration of these targets' weights (published thresholds come "
+                                   "without their scores); `fpbench calibrate --model NAME --dataset SET` stores one")
+    return Figure(title, plots.roc_curves(curves, far),
+                  "true against false accept rate over the calibration set's genuine and impostor pairs (log FAR; "
+                  "a small set gives a coarse curve); dots: the calibrated thresholds; dotted: the run's FAR")
 
 
 def transform_figure(run: RunResult) -> Figure:

@@ -48,14 +48,17 @@ def similarity_histograms(clean: dict[str, np.ndarray], protected: dict[str, np.
     return png(fig)
 
 
-def roc_points(curves: dict[str, list[tuple[str, list[tuple[float, float]]]]], far: float) -> bytes:
-    """Per target: TAR against FAR of each calibration (label, [(far, tar)]), the run's FAR marked."""
+def roc_curves(curves: dict[str, list[tuple[str, np.ndarray, np.ndarray, list[tuple[float, float]]]]],
+               far: float) -> bytes:
+    """Per target: TAR against FAR of each calibration (label, FARs, TARs, calibrated points), run FAR marked."""
     names = list(curves)
     fig, axes = _grid(len(names))
     for ax, name in zip(axes, names):
-        for label, points in curves[name]:
-            points = sorted(points)
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+        for label, fars, tars, points in curves[name]:
+            keep = fars > 0
+            line, = ax.step(fars[keep], tars[keep], where="post", label=label)
+            if points:
+                ax.plot([p[0] for p in points], [p[1] for p in points], "o", color=line.get_color())
         ax.axvline(far, color="gray", linestyle=":", label=f"run FAR {far:g}")
         ax.set_xscale("log")
         ax.set_ylim(-0.02, 1.02)
