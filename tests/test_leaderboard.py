@@ -4,7 +4,6 @@ rendered with the entries' numbers and the papers' beside them, and `leaderboard
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..cache import write_json
 from ..errors import BadInput
-from ..metrics.registry import METRICS, QUALITY_KIND
+from ..metrics.registry import METRICS
 from ..results import RunResult, default_metrics, protocol
 
 SCHEMA_VERSION = 1

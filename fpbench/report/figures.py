@@ -7,6 +7,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import torch
 
 from ..errors import BadInput
 from ..images import load_png
@@ -72,9 +73,7 @@ def clean_similarities(run: RunResult, rows: pd.DataFrame) -> tuple[dict[str, np
     return out, note
 
 
-def _stack(paths) -> "torch.Tensor":
-    import torch
-
+def _stack(paths: list) -> torch.Tensor:
     return torch.stack([load_png(p) for p in paths])
 
 
