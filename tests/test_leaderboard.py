@@ -4,6 +4,8 @@ rendered with the entries' numbers and the papers' beside them, and `leaderboard
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -15,18 +17,19 @@ from fpbench.results import RunResult
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = "arcface[mobilefacenet]"
+CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 
 
-def fake_run(run_dir: Path, success: list[bool]) -> Path:
-    """A finished pgd run on one target (a schema-valid card, score and quality rows)."""
+def fake_run(run_dir: Path, success: list[bool], method: str = "pgd") -> Path:
+    """A finished run on one target (a schema-valid card, score and quality rows)."""
     rows = [{"pair": f"p{i}", "source": f"s{i}", "target_face": "t", "target": TARGET, "transform": "identity",
              "kind": "impersonation", "similarity": 0.5, "threshold": 0.3, "success": ok} for i, ok in enumerate(success)]
     quality = pd.DataFrame({"pair": [r["pair"] for r in rows], "image": "protected", "ssim": 0.9, "psnr": 38.0,
                             "lpips": 0.02})
     card = {
-        "spec": {"method": "pgd", "targets": ["arcface"], "dataset": "mini", "goal": "impersonate", "far": 0.01,
+        "spec": {"method": method, "targets": ["arcface"], "dataset": "mini", "goal": "impersonate", "far": 0.01,
                  "profile": "mini", "seed": 0, "params": {}},
-        "method": {"method": "pgd", "params": {"eps": 4 / 255, "steps": 20}, "version": "1"},
+        "method": {"method": method, "params": {"eps": 4 / 255, "steps": 20}, "version": "1"},
         "reversible": False,
         "dataset": {"name": "mini", "manifest_sha256": "ab" * 32, "pairs": len(rows)},
         "protocol": {"goal": "impersonate", "far": 0.01},
@@ -122,3 +125,22 @@ def test_seeded_mini_entry_reproduces_from_scratch(mini, embedded, capsys):
     for name in [t["name"] for t in json.loads(entry.read_text())["targets"]] + ["sface", "mfn512", "dlib-resnet29"]:
         embedded(name)
     assert main(["leaderboard", "check", str(entry), "--fresh-cache"]) == 0, capsys.readouterr().out
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (apt-get install chromium) to open the page")
+def test_index_html_sorts_in_headless_chromium(tmp_path, fresh_cache):
+    """Entries are ranked best first; a click on the ASR header sorts ascending, in a real browser."""
+    root = tmp_path / "leaderboards"
+    for method, success in (("fgsm", [True, False, False, False]), ("pgd", [True, True, True, False])):
+        assert main(["leaderboard", "add", str(fake_run(tmp_path / method, success, method)), "--root", str(root)]) == 0
+    assert main(["leaderboard", "build", "--root", str(root)]) == 0
+    page = (root / "index.html").read_text()
+    click = ("<script>window.addEventListener('load',function(){document.querySelectorAll('th')[2].click();"
+             "document.body.setAttribute('data-order',Array.from(document.querySelectorAll('tbody')[0].rows)"
+             ".map(function(r){return r.cells[1].textContent}).join(','))})</script>")
+    copy = tmp_path / "probe.html"
+    copy.write_text(page.replace("</body>", click + "</body>"))
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                          "--dump-dom", copy.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert page.index(">pgd<") < page.index(">fgsm<")  # ranked: higher ASR first
+    assert 'data-order="fgsm,pgd"' in dom  # sorted ascending by the clicked column
