@@ -121,9 +121,12 @@ def test_check_passes_unchanged_and_fails_once_a_number_leaves_its_ci(fgsm_entry
 
 def test_seeded_mini_entry_reproduces_from_scratch(mini, embedded, capsys):
     """CI's sample of the shipped leaderboard: the FGSM mini entry re-run in a fresh cache stays in its CIs."""
+    from fpbench.zoo.names import resolve
+
     entry = REPO / "leaderboards" / ENTRIES / "mini--verify-impersonate--mini--fgsm.json"
-    for name in [t["name"] for t in json.loads(entry.read_text())["targets"]] + ["sface", "mfn512", "dlib-resnet29"]:
-        embedded(name)
+    data = json.loads(entry.read_text())
+    for name in [t["display"] for t in data["targets"]] + [s["model"] for s in data["surrogates"]]:
+        embedded(resolve(name.split("[")[0]).zoo_name)
     assert main(["leaderboard", "check", str(entry), "--fresh-cache"]) == 0, capsys.readouterr().out
 
 
@@ -144,3 +147,13 @@ def test_index_html_sorts_in_headless_chromium(tmp_path, fresh_cache):
                           "--dump-dom", copy.as_uri()], capture_output=True, text=True, timeout=120).stdout
     assert page.index(">pgd<") < page.index(">fgsm<")  # ranked: higher ASR first
     assert 'data-order="fgsm,pgd"' in dom  # sorted ascending by the clicked column
+
+
+def test_shipped_leaderboard_is_built_from_its_entries(tmp_path, fresh_cache):
+    """leaderboards/README.md and index.html are exactly what `leaderboard build` makes of the entries."""
+    shipped = REPO / "leaderboards"
+    copy = tmp_path / "leaderboards"
+    shutil.copytree(shipped / ENTRIES, copy / ENTRIES)
+    assert main(["leaderboard", "build", "--root", str(copy)]) == 0
+    for name in ("README.md", "index.html"):
+        assert (copy / name).read_text() == (shipped / name).read_text(), f"run `fpbench leaderboard build` ({name})"

@@ -12,6 +12,7 @@ from ..cache import atomic_path
 from ..errors import BadInput
 from ..metrics.registry import METRICS
 from ..results.render import DAGGER, WHITE_BOX_NOTE
+from ..results.tables import CONTROLS
 from .entry import QUALITY_METRICS, Entry, load_entries
 from .published import Published, beside
 
@@ -39,9 +40,16 @@ def boards(entries: Iterable[Entry]) -> list[Board]:
         columns = sorted(dict.fromkeys(keys), key=lambda c: (c[2] in QUALITY_METRICS, _rank_of(c[2]), c[1] != "identity"))
         first = columns[0]
         sign = 1 if METRICS[first[2]].higher_is_better else -1
-        group.sort(key=lambda e: (-sign * _value(e, first) if _value(e, first) is not None else float("inf"), e.method))
+        group.sort(key=lambda e: (e.method in CONTROLS, -sign * _value(e, first) if _value(e, first) is not None
+                                  else float("inf"), e.method))
         out.append(Board(name, group, columns, [p for e in group for p in beside(e)]))
     return out
+
+
+def ranks(board: Board) -> list[str]:
+    """``1``, ``2``, ... for the ranked entries; ``-`` for controls (the clean baseline), which take no rank."""
+    ranked = sum(e.method not in CONTROLS for e in board.entries)
+    return [str(i) for i in range(1, ranked + 1)] + ["-"] * (len(board.entries) - ranked)
 
 
 def _rank_of(metric: str) -> int:
@@ -99,6 +107,7 @@ def weights_text(entry: Entry) -> str:
 
 INTRO = ("One entry per (method, dataset, protocol, profile), made by `fpbench leaderboard add RUN_DIR` from a "
          "run card and re-checked by `fpbench leaderboard check`. Cells: value [95% bootstrap CI]; rates in %. "
+         "Controls (none: the clean faces) take no rank. "
          "Published rows are the papers' numbers on their own models and data: they frame ours, they are not "
          "ranked with them.")
 
@@ -111,7 +120,7 @@ def markdown(all_boards: list[Board]) -> str:
         lines += [f"## {b.name}", "", "| " + " | ".join(head) + " |", "|" + "|".join(["---:", "---"] +
                   ["---:"] * len(b.columns)) + "|"]
         lines += [f"| {i} | {e.method} | " + " | ".join(cell(e, c) for c in b.columns) + " |"
-                  for i, e in enumerate(b.entries, 1)]
+                  for i, e in zip(ranks(b), b.entries)]
         lines += [f"| - | {p.label} | " + " | ".join(published_cell(p, c) for c in b.columns) + " |"
                   for p in b.published]
         lines += [""]
@@ -165,8 +174,8 @@ def html_page(all_boards: list[Board]) -> str:
     for b in all_boards:
         parts.append(f"<h2>{e(b.name)}</h2><table class='board'><thead><tr><th>#</th><th class='l'>method</th>"
                      + "".join(f"<th>{e(header(c))}</th>" for c in b.columns) + "</tr></thead><tbody>")
-        for i, entry in enumerate(b.entries, 1):
-            parts.append("<tr>" + _td(str(i), i) + _td(entry.method, left=True, title=params_text(entry))
+        for n, (i, entry) in enumerate(zip(ranks(b), b.entries), 1):
+            parts.append("<tr>" + _td(i, n) + _td(entry.method, left=True, title=params_text(entry))
                          + "".join(_td(cell(entry, c), _value(entry, c)) for c in b.columns) + "</tr>")
         parts.append("</tbody><tbody class='published'>")
         for p in b.published:

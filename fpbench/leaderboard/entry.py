@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..cache import write_json
@@ -158,7 +159,8 @@ def results_of(run: RunResult) -> list[dict[str, Any]]:
 
 
 def _row(target: str, transform: str, metric: str, rows: pd.DataFrame) -> list[dict[str, Any]]:
-    est = METRICS[metric].estimate(rows)
+    with np.errstate(invalid="ignore"):  # PSNR of identical images is inf: dropped below, not warned about
+        est = METRICS[metric].estimate(rows)
     if est is None or not math.isfinite(est.value):
         return []
     lo, hi = (est.lo, est.hi) if math.isfinite(est.lo) and math.isfinite(est.hi) else (est.value, est.value)
