@@ -15,10 +15,10 @@ from ..metrics.registry import METRICS
 from ..results import RunResult, default_metrics
 from ..results.files import resolve
 from ..results.labels import run_labels
+from ..results.pairs import MAIN_KINDS
 from . import plots
 
 Interval = tuple[float, float, float]
-MAIN_KINDS = ("impersonation", "dodging")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from ..errors import BadInput
 from ..results import RunResult, default_metrics
 from ..results.labels import format_value
+from ..results.pairs import sheet_rows
 from ..results.tables import build_table, notes, to_frame
 from . import figures
 
@@ -69,8 +70,6 @@ def card_html(card: dict[str, Any]) -> str:
 def pairs_html(run: RunResult, n: int) -> str:
     """The first ``n`` pairs: clean / protected / (edited, restored) / reference side by side, with each
     target's similarity, threshold and outcome."""
-    from ..cli.show import sheet_rows
-
     try:
         rows = sheet_rows(run, "identity", n)
     except BadInput as err:
