@@ -195,6 +195,7 @@ def add(run: RunResult, root: str | Path) -> tuple[Path, bool]:
     """Write the run's entry under ``root/entries``; returns its path and whether it replaced one."""
     entry = from_run(run)
     path = Path(root) / ENTRIES / entry.file_name
+    Entry.from_dict(entry.to_dict(), path)  # what is written validates as what is read
     replaced = path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(path, entry.to_dict())
