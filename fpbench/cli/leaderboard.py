@@ -13,7 +13,7 @@ from ..leaderboard.build import build
 from ..leaderboard.check import compare, rerun, sample
 from ..leaderboard.entry import ENTRIES, add, load_entry
 from ..results import load_runs
-from .options import DefaultsHelp, positive_int
+from .options import DefaultsHelp, add_threads_option, positive_int
 
 ROOT = Path("leaderboards")
 
@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--seed", type=int, default=0, help="seed of the --sample draw")
     c.add_argument("--fresh-cache", action="store_true",
                    help="recompute the method's work in an empty cache (inputs linked from the current one)")
+    add_threads_option(c)  # main() sets the threads of a command's --threads before its handler runs
     for q in (a, b, c):
         q.add_argument("--root", type=Path, default=ROOT, help="the leaderboards directory")
     a.set_defaults(handler=handle_add)

@@ -28,7 +28,7 @@ COMMAND_MODULES: list[str] = ["setup", "run", "sweep", "table", "show", "listing
                               "serve", "leaderboard", "report"]
 
 #: Commands that compute with torch: they take ``--threads N``.
-COMPUTING = ("setup", "run", "sweep", "calibrate", "train", "leaderboard")
+COMPUTING = ("setup", "run", "sweep", "calibrate", "train")
 
 
 class OneLineParser(argparse.ArgumentParser):
