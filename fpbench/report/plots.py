@@ -42,7 +42,7 @@ def similarity_histograms(clean: dict[str, np.ndarray], protected: dict[str, np.
         if name in thresholds:
             ax.axvline(thresholds[name], color="black", linestyle="--", label=f"threshold {thresholds[name]:.3f}")
         ax.set_title(name, fontsize=9)
-        ax.set_xlabel("cosine similarity to the reference" + (" (target person)" if goal == "impersonate" else ""))
+        ax.set_xlabel("similarity to the " + ("target person" if goal == "impersonate" else "reference"))
         ax.set_ylabel("pairs")
         ax.legend(fontsize=7)
     return png(fig)
