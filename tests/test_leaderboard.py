@@ -36,7 +36,7 @@ def fake_run(run_dir: Path, success: list[bool], method: str = "pgd") -> Path:
         "targets": [{"name": "arcface", "display": TARGET, "kind": "local", "model": {"weights_sha256": "cd" * 32}}],
         "white_box": [], "surrogates": [{"name": "sface", "model": "sface", "weights_sha256": "ef" * 32}],
         "thresholds": {TARGET: {"far": {"0.01": {"tau": 0.3, "kind": "calibrated", "source": "calibrated on mini"}}}},
-        "images": "", "quality": {}, "work": {}, "stage_seconds": {}, "warnings": [],
+        "images": "", "quality": {}, "work": {}, "stage_seconds": {}, "warnings": ["a caveat the board repeats"],
         "environment": {"git_commit": "0123456789abcdef" * 2 + "01234567", "fpbench": "0.1.0", "date": "2026-01-01"},
     }
     RunResult(card=card, scores=pd.DataFrame(rows), quality=quality).save(run_dir)
@@ -59,6 +59,7 @@ def test_add_then_build_renders_the_entry_and_the_papers_numbers(tmp_path, fresh
     cell = f"75.00 [{asr['lo']:.2f}, {asr['hi']:.2f}]"
     for text in (readme, page):
         assert cell in text and f"{TARGET} ASR %" in text and "0123456789ab" in text
+        assert "a caveat the board repeats" in text
         # the paper's PGD numbers beside ours, with their source (ErasableMask Table II, ArcFace column)
         assert "PGD (published: erasablemask Table II, CelebA-HQ)" in text and "65.45" in text
         assert "Shen et al., ErasableMask, Table II" in text

@@ -99,6 +99,16 @@ def cell(entry: Entry, col: Column) -> str:
     return f"{fmt(row['value'])}{mark}{interval}"
 
 
+def board_notes(board: Board) -> list[str]:
+    """The entries' notes, each once, naming the entries it does not hold for all of."""
+    notes: dict[str, list[str]] = {}
+    for entry in board.entries:
+        for note in entry.notes:
+            notes.setdefault(note, []).append(entry.method)
+    every = len(board.entries)
+    return [n if len(m) == every else f"{', '.join(m)}: {n}" for n, m in notes.items()]
+
+
 def mean_cell(board: Board, entry: Entry) -> str:
     value = headline(entry, board.metric)
     return "-" if value is None else METRICS[board.metric].format(value)
@@ -154,7 +164,7 @@ def markdown(all_boards: list[Board]) -> str:
                   "|---|---|---|---|---|---|---:|"]
         lines += [f"| {e.method} | {params_text(e)} | `{e.commit[:12]}` | `{e.dataset_manifest_sha256[:12]}` | "
                   f"{weights_text(e)} | {thresholds_text(e)} | {e.pairs} |" for e in b.entries]
-        lines += [""]
+        lines += [""] + [f"- {note}" for note in board_notes(b)] + [""]
     return "\n".join(lines)
 
 
@@ -208,6 +218,7 @@ def html_page(all_boards: list[Board]) -> str:
         sources = dict.fromkeys(p.source for p in b.published)
         if sources:
             parts.append(f"<p><small>Published numbers: {e('; '.join(sources))}</small></p>")
+        parts += [f"<p><small>note: {e(note)}</small></p>" for note in board_notes(b)]
         parts.append("<details><summary>provenance</summary><ul>")
         parts += [f"<li><b>{e(x.method)}</b>: {e(params_text(x))}; commit <code>{e(x.commit)}</code>; dataset "
                   f"manifest <code>{e(x.dataset_manifest_sha256)}</code>; weights {e(weights_text(x))}; thresholds "

@@ -19,6 +19,7 @@ from ..cache import write_json
 from ..errors import BadInput
 from ..metrics.registry import METRICS
 from ..results import RunResult, default_metrics, protocol
+from ..results.legend import protocol_notes
 
 SCHEMA_VERSION = 1
 ENTRIES = "entries"  # the folder of entry files inside a leaderboards/ directory
@@ -48,6 +49,7 @@ class Entry:
     white_box: list[str]
     thresholds: dict[str, Any]  # per target display name: FAR -> tau, kind and source
     results: list[dict[str, Any]]  # target, transform, metric, value, lo, hi, n (95% bootstrap CI)
+    notes: list[str]  # what flatters the numbers (the run's protocol notes), the dataset's caveat, warnings
     run: str  # the run directory's name
     schema_version: int = SCHEMA_VERSION
 
@@ -178,6 +180,7 @@ def from_run(run: RunResult) -> Entry:
     targets = [{"display": t.get("display", t.get("name", "")), "kind": t.get("kind", ""),
                 "weights_sha256": (t.get("model") or {}).get("weights_sha256", "")} for t in card.targets]
     results = results_of(run)
+    notes = protocol_notes(run.card) + ([card.dataset["note"]] if card.dataset.get("note") else []) + card.warnings
     if not results:
         raise BadInput(f"{run.path}: the run holds no scores of its protocol ({protocol(run)}); nothing to add")
     return Entry(
@@ -187,7 +190,7 @@ def from_run(run: RunResult) -> Entry:
         fpbench_version=card.environment.get("fpbench", ""), date=card.environment.get("date", ""),
         dataset_manifest_sha256=card.dataset.get("manifest_sha256", ""), pairs=int(card.dataset.get("pairs", 0)),
         targets=targets, surrogates=card.surrogates, white_box=card.white_box, thresholds=thresholds,
-        results=results, run=run.path.name if run.path else "",
+        results=results, notes=notes, run=run.path.name if run.path else "",
     )
 
 
