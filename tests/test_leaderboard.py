@@ -82,6 +82,23 @@ def test_an_entry_missing_a_field_is_refused_in_one_line(tmp_path, fresh_cache, 
     assert len(err.splitlines()) == 1 and f"missing {field}" in err and path.name in err.replace("\n", "")
 
 
+@pytest.mark.parametrize("change, problem", [
+    (lambda row: row.update(value="75"), "results[0]: value of the wrong type"),
+    (lambda row: row.pop("hi"), "results[0]: missing hi"),
+    (lambda row: row.update(value=row["hi"] + 1), "results[0]: value"),
+])
+def test_a_malformed_result_row_is_refused_in_one_line(tmp_path, fresh_cache, capsys, change, problem):
+    root = tmp_path / "leaderboards"
+    assert main(["leaderboard", "add", str(fake_run(tmp_path / "run", [True, False])), "--root", str(root)]) == 0
+    (path,) = (root / ENTRIES).glob("*.json")
+    data = json.loads(path.read_text())
+    change(data["results"][0])
+    path.write_text(json.dumps(data))
+    assert main(["leaderboard", "check", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and problem in err
+
+
 def test_a_run_without_a_commit_makes_no_entry(tmp_path, fresh_cache, capsys):
     run = fake_run(tmp_path / "run", [True])
     card = json.loads((run / "card.json").read_text())

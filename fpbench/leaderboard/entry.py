@@ -114,14 +114,21 @@ def _row_problems(row: Any) -> list[str]:
     missing = [k for k in RESULT_KEYS if k not in row]
     if missing:
         return [f"missing {', '.join(missing)}"]
-    bad = [k for k, t in RESULT_KEYS.items()
-           if not (isinstance(row[k], (int, float)) and not isinstance(row[k], bool) if t is float
-                   else isinstance(row[k], t) and not isinstance(row[k], bool))]
+    bad = [k for k, t in RESULT_KEYS.items() if not _fits(row[k], t)]
     if bad:
         return [f"{', '.join(bad)} of the wrong type"]
     if row["metric"] not in METRICS:
         return [f"unknown metric {row['metric']!r}"]
+    if not row["lo"] <= row["value"] <= row["hi"]:
+        return [f"value {row['value']} outside its CI [{row['lo']}, {row['hi']}]"]
     return []
+
+
+def _fits(value: Any, kind: type) -> bool:
+    """Whether a JSON value is of ``kind`` (a number for float; never a boolean)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
 
 
 def load_entry(path: str | Path) -> Entry:
