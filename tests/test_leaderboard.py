@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -15,9 +14,10 @@ from fpbench.cli.main import main
 from fpbench.leaderboard.entry import ENTRIES, load_entry
 from fpbench.results import RunResult
 
+from browser import needs_chromium, rendered_dom
+
 REPO = Path(__file__).resolve().parents[1]
 TARGET = "arcface[mobilefacenet]"
-CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 
 
 def fake_run(run_dir: Path, success: list[bool], method: str = "pgd") -> Path:
@@ -148,7 +148,7 @@ def test_seeded_mini_entry_reproduces_from_scratch(mini, embedded, capsys):
     assert main(["leaderboard", "check", str(entry), "--fresh-cache"]) == 0, capsys.readouterr().out
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (apt-get install chromium) to open the page")
+@needs_chromium
 def test_index_html_sorts_in_headless_chromium(tmp_path, fresh_cache):
     """Entries are ranked best first; a click on the ASR header sorts ascending, in a real browser."""
     root = tmp_path / "leaderboards"
@@ -156,13 +156,9 @@ def test_index_html_sorts_in_headless_chromium(tmp_path, fresh_cache):
         assert main(["leaderboard", "add", str(fake_run(tmp_path / method, success, method)), "--root", str(root)]) == 0
     assert main(["leaderboard", "build", "--root", str(root)]) == 0
     page = (root / "index.html").read_text()
-    click = ("<script>window.addEventListener('load',function(){document.querySelectorAll('th')[2].click();"
-             "document.body.setAttribute('data-order',Array.from(document.querySelectorAll('tbody')[0].rows)"
-             ".map(function(r){return r.cells[1].textContent}).join(','))})</script>")
-    copy = tmp_path / "probe.html"
-    copy.write_text(page.replace("</body>", click + "</body>"))
-    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
-                          "--dump-dom", copy.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    dom = rendered_dom(page, "document.querySelectorAll('th')[2].click();"
+                             "document.body.setAttribute('data-order',Array.from(document.querySelectorAll('tbody')[0]"
+                             ".rows).map(function(r){return r.cells[1].textContent}).join(','))", tmp_path)
     assert page.index(">pgd<") < page.index(">fgsm<")  # ranked: higher ASR first
     assert 'data-order="fgsm,pgd"' in dom  # sorted ascending by the clicked column
 

@@ -3,8 +3,6 @@ card; across runs, quality against ASR and ASR against eps; and it opens in a re
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +13,9 @@ from PIL import Image
 from fpbench.cli.main import main
 from fpbench.results import RunResult
 
+from browser import needs_chromium, rendered_dom
+
 TARGET = "facepp"
-CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 
 
 def face(path: Path, seed: int) -> str:
@@ -93,18 +92,13 @@ def test_a_run_whose_images_left_the_cache_still_reports(runs):
     assert "is not in the cache any more" in (runs[0] / "report.html").read_text()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (apt-get install chromium) to open the report")
+@needs_chromium
 def test_report_opens_in_headless_chromium(runs, tmp_path):
     assert main(["report", str(runs[1]), "--pairs", "2"]) == 0
     page = (runs[1] / "report.html").read_text()
     # count, in the browser, the images that decoded (a copy of the page with a probe appended)
-    probe = ("<script>window.addEventListener('load',function(){var ok=Array.from(document.images).filter("
-             "function(i){return i.complete&&i.naturalWidth>0}).length;document.body.setAttribute('data-decoded',ok)})"
-             "</script>")
-    copy = tmp_path / "probe.html"
-    copy.write_text(page.replace("</body>", probe + "</body>"))
-    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
-                          "--dump-dom", copy.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    dom = rendered_dom(page, "var ok=Array.from(document.images).filter(function(i){return i.complete&&"
+                             "i.naturalWidth>0}).length;document.body.setAttribute('data-decoded',ok)", tmp_path)
     assert "<table" in dom and "Sample pairs" in dom
     assert dom.count("<img") == len(images(page)) == 2 * 3 + 2
     assert f'data-decoded="{len(images(page))}"' in dom

@@ -68,6 +68,17 @@ class ProtectContext:
     identity: str | None = None  # the person a person_mask is made for
     authorised: Sequence[FaceModel] = ()
 
+    def surrogate_anchors(self, x: torch.Tensor, method: str) -> tuple[list[FaceModel], list[torch.Tensor]]:
+        """The surrogates and, per surrogate, the embeddings an attack on ``x`` (on ``device``) moves toward
+        (the targets, impersonation) or away from (``x`` itself, dodging); ``method`` names the caller in
+        the error when there is no surrogate."""
+        surrogates = list(self.surrogates)
+        if not surrogates:
+            raise BadInput(f"{method} needs at least one surrogate model (--surrogate NAME[,NAME...])")
+        with torch.no_grad():
+            ref = self.target_images.to(self.device) if self.goal == "impersonate" else x
+            return surrogates, [m(ref) for m in surrogates]
+
 
 class Method:
     """Base class of protection methods. Subclasses set ``name``/``needs``/``scope`` and implement

@@ -107,12 +107,7 @@ class IterativeAttack(Method):
         p = self.params
         eps, alpha, steps = float(p["eps"]), float(p["alpha"]), int(p["steps"])
         x = x.to(ctx.device)
-        surrogates = list(ctx.surrogates)
-        if not surrogates:
-            raise BadInput(f"{self.name} needs at least one surrogate model (--surrogate NAME[,NAME...])")
-        with torch.no_grad():
-            ref = ctx.target_images.to(ctx.device) if ctx.goal == "impersonate" else x
-            anchors = [m(ref) for m in surrogates]
+        surrogates, anchors = ctx.surrogate_anchors(x, self.name)
         delta = torch.zeros_like(x)
         if p["random_start"] and steps > 1:
             delta = (torch.rand(x.shape, generator=ctx.generator) * 2 - 1).to(x) * eps

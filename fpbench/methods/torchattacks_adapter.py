@@ -88,12 +88,7 @@ class TorchAttack(Method):
 
     def protect(self, x: torch.Tensor, ctx: ProtectContext) -> torch.Tensor:
         x = x.to(ctx.device)
-        surrogates = list(ctx.surrogates)
-        if not surrogates:
-            raise BadInput(f"{self.name} needs at least one surrogate model (--surrogate NAME[,NAME...])")
-        with torch.no_grad():
-            ref = ctx.target_images.to(ctx.device) if ctx.goal == "impersonate" else x
-            anchors = [m(ref) for m in surrogates]
+        surrogates, anchors = ctx.surrogate_anchors(x, self.name)
         model = EmbeddingLogits(surrogates, anchors, float(self.params["logit_scale"]),
                                 float(self.params["cos_threshold"]))
         attack = self.build(model, ctx.goal)
