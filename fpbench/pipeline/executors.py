@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Sequence, TypeVar
 
@@ -77,6 +78,8 @@ class SerialExecutor(Executor):
 
 
 def _worker_init(threads: int) -> None:
+    """A worker's share of the threads, also for what it runs (a Runner asks ``default_threads()``)."""
+    os.environ["FPBENCH_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(threads)
     set_threads(threads)
 
 
