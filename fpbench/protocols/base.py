@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 import pandas as pd
 
 from ..data.dataset import FaceDataset, FaceRecord
+from ..errors import BadInput
 from ..pipeline.state import Item
 from ..registry import Registry
 
@@ -53,7 +54,9 @@ class Protocol:
 
     def inference_photos(self, dataset: FaceDataset, identity: str) -> list[FaceRecord]:
         """The photos a person-specific mask for ``identity`` is made from (never test photos)."""
-        raise NotImplementedError(f"protocol {self.name!r} has no inference photos for person-specific masks")
+        raise BadInput(f"protocol {self.name!r} has no inference photos to make a person-specific mask from; "
+                       "run person-scope methods (random-mask, the OPOM family) with --protocol identify on a 1:N "
+                       "dataset such as --dataset mini-1n-synthetic")
 
     def score(self, state: "RunState", protected: "Protected") -> pd.DataFrame:
         """One row per protected face, target, transform and kind."""
