@@ -101,6 +101,11 @@ class Decoder(nn.Module):
         return h
 
 
+def apply_change(x: torch.Tensor, change: torch.Tensor) -> torch.Tensor:
+    """A residual decoder's output: its input ``x`` plus the predicted ``change``, kept in [-1, 1]."""
+    return (x + change).clamp(-1, 1)
+
+
 class Generator(nn.Module):
     """AttGAN generator: ``dec(enc(x), att)``.
 
@@ -126,7 +131,7 @@ class Generator(nn.Module):
     ) -> torch.Tensor:
         """The output image for input ``x`` from (possibly fused) encoder features ``feats``."""
         y = self.dec(feats, att, clean=clean, gamma=gamma)
-        return (x + y).clamp(-1, 1) if self.residual else y
+        return apply_change(x, y) if self.residual else y
 
     def forward(self, x: torch.Tensor, att: torch.Tensor) -> torch.Tensor:
         return self.decode(x, self.enc(x), att)
@@ -213,7 +218,7 @@ class ErasableMaskNets(nn.Module):
         clean, gamma = (ft, self.gamma) if self.gamma > 0 else (None, 0.0)
         if self.dec_adv is None:
             return self.g.decode(x, fused, att_b, clean=clean, gamma=gamma)
-        return (x + self.dec_adv(fused, att_b, clean=clean, gamma=gamma)).clamp(-1, 1)
+        return apply_change(x, self.dec_adv(fused, att_b, clean=clean, gamma=gamma))
 
     def restore(self, x_adv: torch.Tensor) -> torch.Tensor:
         """x_rec = R(x_adv) with the neutral (all-zero) attribute code."""
