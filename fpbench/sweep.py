@@ -44,6 +44,7 @@ class Sweep:
     specs: list[RunSpec]
     table_metric: str
     param_order: tuple[str, ...] = ()  # parameter names in the spec's order (row labels)
+    claims: str | None = None  # a paper whose expected orderings are checked on the finished cells
 
 
 def load_sweep(path: Path, out: Path | None = None, device: str | None = None) -> Sweep:
@@ -66,8 +67,15 @@ def load_sweep(path: Path, out: Path | None = None, device: str | None = None) -
                 except BadInput as e:
                     raise BadInput(f"{path}: {e}") from None
     name = doc.get("name", path.stem)
+    claims = doc.get("claims")
+    if claims is not None:
+        from .claims import papers
+
+        if claims not in papers():
+            raise BadInput(f"{path}: `claims`: no claims for paper {claims!r}; available: {', '.join(papers())}")
     order = tuple(dict.fromkeys(k for entry in doc["methods"] for k in entry["params"]))
-    return Sweep(name, out or Path(doc.get("out", Path("runs") / name)), specs, doc.get("table_metric", "asr"), order)
+    return Sweep(name, out or Path(doc.get("out", Path("runs") / name)), specs, doc.get("table_metric", "asr"), order,
+                 claims)
 
 
 def grid(params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ console = Console(stderr=True)
 
 #: Command-group modules, in the order `fpbench --help` lists them.
 COMMAND_MODULES: list[str] = ["setup", "run", "sweep", "table", "show", "listing", "data", "zoo", "calibrate", "train",
-                              "serve", "leaderboard", "report"]
+                              "serve", "leaderboard", "report", "claims"]
 
 #: Commands that compute with torch: they take ``--threads N``.
 COMPUTING = ("setup", "run", "sweep", "calibrate", "train")

@@ -6,8 +6,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ..claims import check_paper
 from ..pipeline.executors import EXECUTORS, make_executor
+from ..results import load_runs
 from ..sweep import load_sweep, run_sweep
+from .claims import print_verdicts
 from .options import positive_int
 
 
@@ -39,4 +42,7 @@ def handle(args: argparse.Namespace) -> int:
     for cell, status in run_sweep(sweep, progress=not args.quiet, executor=executor):
         console.print(f"{status:>8}  {cell}")
     console.print(f"the table: `fpbench table {sweep.out} --metric {sweep.table_metric}`")
+    if sweep.claims:
+        console.print(f"{sweep.claims}'s expected orderings on these cells (`fpbench claims {sweep.claims} {sweep.out}`):")
+        print_verdicts(check_paper(sweep.claims, load_runs([sweep.out])), console)
     return 0

@@ -89,22 +89,66 @@ def clustered_rate_ci(
         raise ValueError("cannot estimate a rate from zero samples")
     if not np.isin(s, (0, 1)).all():
         raise ValueError("successes must be booleans or 0/1 values")
-    if len(clusters) != s.size or (strata is not None and len(strata) != s.size):
-        raise ValueError("need one cluster (and stratum) per value")
-    cluster_codes, cluster_index = np.unique(np.asarray(clusters, dtype=str), return_inverse=True)
-    strata_index = np.zeros(s.size, dtype=int) if strata is None else np.unique(np.asarray(strata, dtype=str), return_inverse=True)[1]
-    shape = (len(cluster_codes), int(strata_index.max()) + 1)
-    hits, counts = np.zeros(shape), np.zeros(shape)
-    np.add.at(hits, (cluster_index, strata_index), s.astype(np.float64))
-    np.add.at(counts, (cluster_index, strata_index), 1.0)
+    strata = np.zeros(s.size, dtype=int) if strata is None else np.asarray(strata)
+    hits, counts, _ = _cluster_sums(s, clusters, strata)
 
     def statistic(drawn: np.ndarray, axis: int = -1) -> np.ndarray:
         """Mean over strata of the pooled rate of the drawn clusters (``drawn``: cluster indices)."""
-        idx = np.asarray(drawn).astype(int)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rates = hits[idx].sum(axis=-2) / counts[idx].sum(axis=-2)
-        return np.nanmean(rates, axis=-1)
+        return np.nanmean(_pooled(hits, counts, drawn), axis=-1)
 
-    all_clusters = np.arange(len(cluster_codes))
+    return _cluster_bootstrap(statistic, len(hits), s.size, n_boot, seed, level)
+
+
+def contrast_ci(
+    values: np.ndarray,
+    clusters: np.ndarray,
+    strata: np.ndarray,
+    weights: dict[str, float],
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Estimate:
+    """A weighted sum of per-stratum means, sum_s w_s * mean(values of s), with a CI that resamples whole
+    clusters jointly for every stratum (a paired comparison: e.g. strata = (method, target) cells over the same
+    probes, clusters = identities; weights +1/n and -1/n give the difference of two methods' averages)."""
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    strata = np.asarray(strata, dtype=str)
+    if v.size == 0:
+        raise ValueError("cannot estimate a contrast from zero samples")
+    missing = sorted(set(weights) - set(strata))
+    if missing:
+        raise ValueError(f"no values for strata {missing}")
+    sums, counts, codes = _cluster_sums(v, clusters, strata)
+    w = np.array([weights.get(code, 0.0) for code in codes])
+
+    def statistic(drawn: np.ndarray, axis: int = -1) -> np.ndarray:
+        means = _pooled(sums, counts, drawn)
+        return np.nansum(means * w, axis=-1)
+
+    return _cluster_bootstrap(statistic, len(sums), v.size, n_boot, seed, level)
+
+
+def _cluster_sums(values: np.ndarray, clusters: np.ndarray, strata: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per (cluster, stratum): the sum and the count of ``values``; and the strata names in column order."""
+    if len(clusters) != values.size or len(strata) != values.size:
+        raise ValueError("need one cluster (and stratum) per value")
+    cluster_codes, cluster_index = np.unique(np.asarray(clusters, dtype=str), return_inverse=True)
+    strata_codes, strata_index = np.unique(np.asarray(strata, dtype=str), return_inverse=True)
+    shape = (len(cluster_codes), len(strata_codes))
+    sums, counts = np.zeros(shape), np.zeros(shape)
+    np.add.at(sums, (cluster_index, strata_index), values.astype(np.float64))
+    np.add.at(counts, (cluster_index, strata_index), 1.0)
+    return sums, counts, strata_codes
+
+
+def _pooled(sums: np.ndarray, counts: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """Per stratum, the pooled mean of the drawn clusters (``drawn``: cluster indices, any leading shape)."""
+    idx = np.asarray(drawn).astype(int)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums[idx].sum(axis=-2) / counts[idx].sum(axis=-2)
+
+
+def _cluster_bootstrap(statistic, n_clusters: int, n: int, n_boot: int, seed: int, level: float) -> Estimate:
+    all_clusters = np.arange(n_clusters)
     lo, hi = bootstrap_interval(all_clusters, statistic, n_boot=n_boot, seed=seed, level=level)
-    return Estimate(float(statistic(all_clusters)), lo, hi, int(s.size))
+    return Estimate(float(statistic(all_clusters)), lo, hi, n)
