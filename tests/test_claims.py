@@ -29,7 +29,8 @@ def run(method: str, protected: dict[str, float], mask_l2: float = 4.706) -> Run
                 rows.append({"pair": f"{person}_{k}", "identity": person, "target": target, "transform": "identity",
                              "kind": "identification", "hit1": k >= n_protected})
     card = {**card_fields(), "method": {"method": method}, "protocol_name": "identify", "mask_l2": mask_l2,
-            "schema_version": SCHEMA_VERSION, "white_box": ["mobilefacenet"], "dataset": {"name": "mini-1n-synthetic", "manifest_sha256": "ab" * 32}}
+            "schema_version": SCHEMA_VERSION, "white_box": ["mobilefacenet"], "controls": ["mobileface256"],
+            "dataset": {"name": "mini-1n-synthetic", "manifest_sha256": "ab" * 32}}
     return RunResult(card=card, scores=pd.DataFrame(rows))
 
 
@@ -49,7 +50,7 @@ def test_a_clear_gap_is_reproduced_and_white_box_and_control_cells_do_not_count(
     strong = run("opom-convexhull", {"sface": 1.0, "dlib-resnet29": 0.75})
     weak = run("fi-uap", {"mobilefacenet": 1.0, "mobileface256": 1.0})  # protects only where it must not count
     claim = Claim("X", "convexhull > fi-uap", ordering([["opom-convexhull"], ["fi-uap"]]))
-    verdict = claim.check(Evidence([strong, weak], controls=["mobileface256"]))
+    verdict = claim.check(Evidence([strong, weak]))
     assert verdict.status == REPRODUCED
     assert verdict.gaps[0].estimate.value == pytest.approx((100 + 75) / 2)
 
@@ -57,7 +58,7 @@ def test_a_clear_gap_is_reproduced_and_white_box_and_control_cells_do_not_count(
 def test_equal_or_reversed_gaps_are_not_reproduced_and_say_why():
     a, b = run("opom-convexhull", {"sface": 0.5}), run("fi-uap", {"sface": 0.5})
     claim = Claim("X", "a > b", ordering([["opom-convexhull"], ["fi-uap"]]))
-    same = claim.check(Evidence([a, b], controls=["mobileface256"]))
+    same = claim.check(Evidence([a, b]))
     assert same.status == NOT_REPRODUCED and "CI includes 0" in same.reason
     flipped = claim.check(Evidence([run("opom-convexhull", {}), run("fi-uap", {"sface": 1.0, "dlib-resnet29": 1.0})]))
     assert flipped.status == NOT_REPRODUCED and "reversed" in flipped.reason
@@ -97,3 +98,12 @@ def test_a_sweep_names_only_known_papers(tmp_path):
     spec.write_text("dataset: toy-faces\ntargets: [toy-fr-a]\nmethods: [none]\nclaims: nobody\n")
     with pytest.raises(BadInput, match="no claims for paper 'nobody'; available: advcloak"):
         load_sweep(spec)
+
+
+def test_apsr_leaves_out_white_box_targets_and_weak_controls_as_the_claims_do():
+    from fpbench.results.tables import build_table
+
+    r = run("fi-uap", {"mobilefacenet": 1.0, "sface": 1.0, "dlib-resnet29": 0.5, "mobileface256": 0.0})
+    table = build_table([r], ["apsr"])
+    (cell,) = table.cells.values()
+    assert cell.value == pytest.approx(75.0)  # (100 + 50) / 2: not the white-box 100, not the control's 0

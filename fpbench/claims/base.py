@@ -70,15 +70,15 @@ class Claim:
 
 class Evidence:
     """The identify runs a paper's claims read: per method the run at the paper's setting, its per-probe
-    protection rows (top-1 or top-5, identity transform) and the black-box targets common to them."""
+    protection rows (top-1 or top-5, identity transform) and the black-box targets common to them (weak
+    controls, which run cards list under ``controls``, left out as APSR leaves them out)."""
 
-    def __init__(self, runs: Sequence[RunResult], controls: Sequence[str] = (), mask_l2: float | None = None):
+    def __init__(self, runs: Sequence[RunResult], mask_l2: float | None = None):
         runs = [r for r in runs if protocol(r) == "identify"]
         if not runs:
             raise BadInput("none of these runs is an identify-protocol run; the claims read 1:N identification runs "
                            "(e.g. `fpbench sweep examples/advcloak_table1_mini.yaml`)")
         self.runs = runs
-        self.controls = set(controls)
         self.mask_l2 = mask_l2
 
     def methods(self) -> list[str]:
@@ -99,10 +99,10 @@ class Evidence:
         return [r for r in self.runs if r.label == method]
 
     def black_box(self, runs: Sequence[RunResult]) -> list[str]:
-        """Targets every run scored that were white-box for none of them and are not controls."""
+        """Targets every run scored that were white-box for none of them and are not weak controls."""
         common = set.intersection(*(set(r.scores["target"]) for r in runs))
-        white = set().union(*(set(r.card.get("white_box") or []) for r in runs))
-        targets = sorted(common - white - self.controls)
+        left_out = set().union(*(set(r.card.get("white_box") or []) | set(r.card.get("controls") or []) for r in runs))
+        targets = sorted(common - left_out)
         if not targets:
             raise NotEvaluable("the runs share no black-box target")
         return targets

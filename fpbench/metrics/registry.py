@@ -6,7 +6,7 @@ A metric reads the score rows of some ``kinds`` (``scores.parquet``), the per-im
 
 Aggregations: ``rate`` (share of true values, row bootstrap CI), ``clustered-rate`` (the same with a CI that
 resamples identities: probes of one person are correlated), ``black-box-mean`` (clustered rate averaged over
-the targets that were not white-box for the run), ``mean`` (mean with a row bootstrap CI) and ``set`` (one
+the targets that were not white-box for the run and are not weak controls), ``mean`` (mean with a row bootstrap CI) and ``set`` (one
 number per image set from the run card, no CI).
 """
 from __future__ import annotations
@@ -119,7 +119,8 @@ _ALL: list[Metric] = [
            "mean cosine similarity of protected faces and their reference", unit="", fmt=".4g"),
     _topk(1, True), _topk(5, True), _topk(10, False),
     Metric("apsr", "APSR %", IDENTIFY_KINDS, "hit1", True, "black-box-mean", ("identify",),
-           "average top-1 protection over the targets that were not white-box for the run",
+           "average top-1 protection over the targets that were not white-box for the run (weak controls, e.g. "
+           "mobileface256, left out)",
            negate=True, cluster="identity"),
     _topk_real(1), _topk_real(5),
     Metric("accuracy", "Acc. %", AUTHORISE_KINDS, "correct", True, "rate", ("authorise",),

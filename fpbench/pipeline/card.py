@@ -24,6 +24,7 @@ def build_card(state: RunState, protected: Protected) -> dict[str, Any]:
         protocol_name=state.protocol.name,
         targets=[t.card() for t in state.targets],
         white_box=state.white_box,
+        controls=state.controls,
         surrogates=[{"name": n, "model": m.card.name, "weights_sha256": m.card.weights_sha256}
                     for n, m in zip(state.surrogate_names, state.surrogates)],
         thresholds=state.thresholds,

@@ -55,6 +55,12 @@ class RunState:
         return self.dataset.images(list(records), size or self.size)
 
     @property
+    def controls(self) -> list[str]:
+        """Targets whose model is a weak control (left out of black-box averages)."""
+        return [t.display for t in self.targets if getattr(getattr(t, "model", None), "card", None) is not None
+                and t.model.card.control]
+
+    @property
     def white_box(self) -> list[str]:
         """Targets whose model is also a surrogate (their scores are white-box)."""
         shas = {m.card.weights_sha256 for m in self.surrogates}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import types
 import typing
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ class RunCard:
     threads: int | None = None
     mask_l2: float | None = None
     mask_seconds: dict[str, Any] | None = None  # person/universal masks: T_cus ("customise"), T_gen ("generate")
+    controls: list[str] = field(default_factory=list)  # targets that are weak controls (outside black-box averages)
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:

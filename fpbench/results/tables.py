@@ -59,14 +59,15 @@ def _frames(runs: Sequence[RunResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
     for label, run in zip(_labels(runs), runs):
         name = run.path.name if run.path else label
         if not run.scores.empty:
-            white_box = run.card.get("white_box") or []
+            white_box, controls = run.card.get("white_box") or [], run.card.get("controls") or []
             scores.append(run.scores.assign(method=label, method_name=run.label, run=name,
-                                            white_box=run.scores["target"].isin(white_box)))
+                                            white_box=run.scores["target"].isin(white_box),
+                                            control=run.scores["target"].isin(controls)))
         if not run.quality.empty:
             # quality compares images, not targets: its column is the kind of image ("protected", "restored")
             quality.append(run.quality.assign(method=label, method_name=run.label, run=name,
                                               target=run.quality["image"], transform="identity",
-                                              kind=QUALITY_KIND, white_box=False))
+                                              kind=QUALITY_KIND, white_box=False, control=False))
     concat = lambda frames: pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return concat(scores), concat(quality)
 
@@ -110,7 +111,7 @@ def build_table(runs: Sequence[RunResult], metrics: Sequence[str], rows: str = "
         else:
             sel = scores[scores["kind"].isin(m.kinds)] if "kind" in scores else scores.iloc[:0]
         if m.aggregation == "black-box-mean":
-            sel = sel[~sel["white_box"]]
+            sel = sel[~sel["white_box"] & ~sel["control"]]
         if sel.empty or m.column not in sel:
             continue
         labelled = sel.assign(target=BLACK_BOX) if m.aggregation == "black-box-mean" else sel

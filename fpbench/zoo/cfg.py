@@ -100,6 +100,7 @@ class PretrainedCfg:
     verified: str = ""  # what was checked against the original runtime, and how closely
     notes: str = ""
     thresholds: PublishedThresholds | None = None
+    control: bool = False  # a weak model kept as a control, outside black-box averages (APSR, claims)
 
     @property
     def archive_sha256(self) -> str:
@@ -114,7 +115,7 @@ class PretrainedCfg:
             name=name, architecture=arch.label, embedding_dim=arch.embedding_dim, input=self.input, loss=self.loss,
             training_data=self.training_data, source=source, archive_sha256=self.archive_sha256,
             weights_sha256=self.weights_sha256, licence=self.licence, verified=self.verified, notes=self.notes,
-            thresholds=self.thresholds.to_dict() if self.thresholds else {},
+            thresholds=self.thresholds.to_dict() if self.thresholds else {}, control=self.control,
         )
 
 

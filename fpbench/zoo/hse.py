@@ -201,6 +201,7 @@ MOBILEFACE = register("mobileface256", MOBILEFACE_V3, PretrainedCfg(
     verified="tests/golden/mobileface256.npz: 4 golden 112px images, RGB 0-255, into TensorFlow.js 4.22.0 (CPU "
     "backend, node): embeddings differ by at most 5.7e-6 (values up to 15.6, relative 3.7e-7), cosine >= "
     "0.9999999; same pipeline from the canonical image through the InputSpec.",
+    control=True,
     notes="WEAK model, a control only: the graph matches MobileFace_Identification_V3 layer for layer, for which "
     "upstream reports 95.5% LFW (a baseline), so do not read its "
     "verification rates as those of a deployed recogniser. The graph's own input normalisation "

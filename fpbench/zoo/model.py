@@ -44,6 +44,7 @@ class ModelCard:
     verified: str = ""  # what was checked against the original runtime, and how closely
     notes: str = ""
     thresholds: dict[str, Any] = field(default_factory=dict)  # published ones, from the cfg (fpbench.zoo.cfg)
+    control: bool = False  # a weak model kept as a control: tables leave it out of black-box averages
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
