@@ -121,6 +121,18 @@ def test_robust_tag_loads_with_own_thresholds_and_is_listed(natural_weights, use
     assert main(["zoo", "list"]) == 0 and f"│ {name} " in capsys.readouterr().out
     assert main(["list", "targets"]) == 0 and name in capsys.readouterr().out
 
+    # the tag is never replaced silently: same settings are fine, others need replace=True
+    again = robustify("mobilefacenet", Recipe(steps=1, batch_size=2, pgd_steps=1), faces, progress=False, calibration=None)
+    assert again.entry.card.weights_sha256 == model.card.weights_sha256
+    with pytest.raises(BadInput, match="mobilefacenet.at-eps4 already exists .*pass --replace"):
+        robustify("mobilefacenet", Recipe(steps=2, batch_size=2, pgd_steps=1), faces, progress=False, calibration=None)
+    with pytest.raises(BadInput, match="already exists with other weights \\(another --seed\\?\\)"):
+        robustify("mobilefacenet", Recipe(steps=1, batch_size=2, pgd_steps=1), faces, seed=1, progress=False,
+                  calibration=None)
+    replaced = robustify("mobilefacenet", Recipe(steps=1, batch_size=2, pgd_steps=1), faces, seed=1, progress=False,
+                         calibration=None, replace=True)
+    assert replaced.entry.card.weights_sha256 != model.card.weights_sha256
+
 
 
 def test_fine_tuning_resumes_bit_identically(tmp_path) -> None:

@@ -50,6 +50,7 @@ def register_actions(actions: argparse._SubParsersAction) -> None:
     r.add_argument("--calibrate-on", default="mini", help="dataset the tag's thresholds are calibrated on ('none': "
                                                           "each run calibrates on its own data)")
     r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument("--replace", action="store_true", help="overwrite other weights already stored under the tag")
     add_threads_option(r)
     r.set_defaults(handler=handle_robustify)
 
@@ -88,7 +89,7 @@ def handle_robustify(args: argparse.Namespace) -> int:
     elif args.data:
         data = folder_faces(args.data)
     calibration = None if args.calibrate_on == "none" else args.calibrate_on
-    result = robustify(args.name, recipe, data, labels, args.seed, device, not args.quiet, calibration)
+    result = robustify(args.name, recipe, data, labels, args.seed, device, not args.quiet, calibration, args.replace)
     card = result.entry.card
     console = Console(soft_wrap=True)
     console.print(f"added {result.entry.name}: weights sha256 {card.weights_sha256[:16]}...; {result.thresholds}",

@@ -16,9 +16,9 @@ from ..cache import json_sha256
 from ..data.dataset import FaceDataset
 from ..errors import BadInput, FpbenchError, warn
 from ..training import Trainer, read_card, unit_key, units_root
-from ..zoo import ZOO, ZooEntry, load
+from ..zoo import ZOO, ZooEntry, load, state_dict_sha256
 from ..zoo.cfg import split_name
-from ..zoo.user import add_derived
+from ..zoo.user import add_derived, read_index
 from .data import SIZE, FaceCrops, offline_faces
 from .learner import CODE_VERSION, AdversarialFineTuning, Recipe
 
@@ -46,9 +46,11 @@ def labelled_faces(dataset: FaceDataset) -> tuple[FaceCrops, torch.Tensor]:
 
 def robustify(name: str, recipe: Recipe, data: FaceCrops | None = None, labels: torch.Tensor | None = None,
               seed: int = 0, device: str = "cpu", progress: bool = True,
-              calibration: FaceDataset | str | None = "mini") -> Robustified:
+              calibration: FaceDataset | str | None = "mini", replace: bool = False) -> Robustified:
     """Fine-tune ``name`` with ``recipe`` on ``data`` (default: ``offline_faces()``), store it as
-    ``name.<recipe.tag>`` and calibrate its thresholds on ``calibration`` (None: leave that to the runs)."""
+    ``name.<recipe.tag>`` and calibrate its thresholds on ``calibration`` (None: leave that to the runs).
+    Other weights already stored under that tag are kept unless ``replace``: a one-line error says so before
+    training when the recipe or data differ, after it (the training stays cached) when only the weights do."""
     base, tag = split_name(name)
     if tag or name not in ZOO:
         raise BadInput(f"robustify needs an untagged zoo model (see `fpbench zoo list`), not {name!r}")
@@ -56,6 +58,12 @@ def robustify(name: str, recipe: Recipe, data: FaceCrops | None = None, labels: 
     data = data if data is not None else offline_faces()
     if recipe.kind == "trades" and labels is None:
         raise BadInput("the trades recipe needs identity-labelled faces: pass --dataset")
+    tag_name = f"{base}.{recipe.tag}"
+    training_data = f"{ZOO.get(name).cfg.training_data}; fine-tuned on {data.description}"
+    existing = read_index().get(tag_name)
+    if existing and not replace and (existing.get("recipe"), existing.get("training_data")) != (recipe.describe(), training_data):
+        raise BadInput(f"{tag_name} already exists ({existing.get('recipe')}; {existing.get('training_data')}); pass "
+                       "--replace to overwrite it with these settings")
     learner = AdversarialFineTuning(model, recipe, data, seed, device, labels)
     identity = {"base": name, "weights": model.card.weights_sha256, "recipe": asdict(recipe), "seed": seed,
                 "data": json_sha256([data.ids, data.images.sum().item(), list(data.images.shape)]),
@@ -66,8 +74,10 @@ def robustify(name: str, recipe: Recipe, data: FaceCrops | None = None, labels: 
     trainer.run()
     card = read_card(directory) or {}
     sd = torch.load(directory / learner.result_name, map_location="cpu", weights_only=True)
-    entry = add_derived(f"{base}.{recipe.tag}", sd, recipe.describe(),
-                        training_data=f"{ZOO.get(name).cfg.training_data}; fine-tuned on {data.description}")
+    if existing and not replace and existing.get("weights_sha256") != state_dict_sha256(sd):
+        raise BadInput(f"{tag_name} already exists with other weights (another --seed?); pass --replace to overwrite "
+                       "it (this training is cached: replacing costs no training)")
+    entry = add_derived(tag_name, sd, recipe.describe(), training_data=training_data)
     return Robustified(entry, card, _calibrate(entry.name, calibration, device))
 
 
