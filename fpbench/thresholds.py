@@ -27,6 +27,7 @@ import torch
 
 from . import __version__
 from .cache import subdir, write_json
+from .data.dataset import common_crop_size
 from .errors import BadInput
 from .metrics.thresholds import (FARS, MAX_IMPOSTOR_PAIRS, ThresholdEstimate, calibrate_embeddings, pair_scores,
                                  thresholds_from_scores)
@@ -110,7 +111,7 @@ def calibrate(model_name: str, dataset: FaceDataset | str, fars: Sequence[float]
     records = sorted(dataset.records, key=lambda r: r.id)
     if not records:
         raise BadInput(f"dataset {dataset.name!r} has no faces to calibrate on")
-    crop = size or _crop_size(records)
+    crop = size or common_crop_size(records)
     r = resolve(model_name)
     target = LocalTarget(r.requested, r.display, load(r.zoo_name, torch.device(device)))
     store = EmbeddingStore(target.cache_key)
@@ -131,14 +132,6 @@ def calibrate(model_name: str, dataset: FaceDataset | str, fars: Sequence[float]
     cal.path = calibration_path(cal.model, cal.dataset)
     write_json(cal.path, cal.to_dict())
     return cal
-
-
-def _crop_size(records: Sequence[FaceRecord]) -> int:
-    """112 when every record has a 112 crop, else the largest size they all have."""
-    common = set.intersection(*(set(r.crops) for r in records))
-    if not common:
-        raise BadInput("the dataset's records share no crop size; re-prepare it")
-    return 112 if 112 in common else max(common)
 
 
 def stored_calibrations(model: str | None = None) -> list[Calibration]:

@@ -27,6 +27,15 @@ class FaceRecord:
     sha256: str = ""  # of the source image the crop was made from
 
 
+def common_crop_size(records: Sequence[FaceRecord]) -> int:
+    """The crop size to read ``records`` at: 112 when every record has a 112 crop, else the largest size they
+    all have."""
+    common = set.intersection(*(set(r.crops) for r in records))
+    if not common:
+        raise BadInput("the dataset's records share no crop size; re-prepare it")
+    return 112 if 112 in common else max(common)
+
+
 @dataclass
 class FaceDataset:
     """A prepared dataset: records plus the manifest hash that run cards record."""

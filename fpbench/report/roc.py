@@ -25,8 +25,8 @@ def roc_curve(impostor: np.ndarray, genuine: np.ndarray) -> tuple[np.ndarray, np
 def _scores(target_card: dict[str, Any], calibration) -> tuple[np.ndarray, np.ndarray] | None:
     """The calibration's pair scores, if its dataset (same manifest) is prepared here and the target is local."""
     from ..data import load_dataset
+    from ..data.dataset import common_crop_size
     from ..targets import make_target
-    from ..thresholds import _crop_size
 
     if target_card.get("kind") != "local":
         return None
@@ -38,7 +38,7 @@ def _scores(target_card: dict[str, Any], calibration) -> tuple[np.ndarray, np.nd
         return None
     records = sorted(dataset.records, key=lambda r: r.id)
     target = make_target(target_card["name"])
-    emb = target.embeddings(dataset.images(records, _crop_size(records)))
+    emb = target.embeddings(dataset.images(records, common_crop_size(records)))
     impostor, genuine = pair_scores(emb, [r.identity for r in records])
     return (impostor, genuine) if len(impostor) and len(genuine) else None
 
