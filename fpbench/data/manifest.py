@@ -136,6 +136,8 @@ def _json(path: Path, n: int, line: str) -> dict[str, Any]:
         obj = json.loads(line)
     except json.JSONDecodeError as e:
         raise ManifestError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+    except RecursionError:
+        raise ManifestError(f"{path}:{n}: nests too deeply to be read (corrupt or hostile)") from None
     if not isinstance(obj, dict):
         raise ManifestError(f"{path}:{n}: expected a JSON object")
     return obj

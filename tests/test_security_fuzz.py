@@ -1,0 +1,105 @@
+"""What the fuzz corpus (scripts/fuzz_corpus.py) found, each pinned by a test: hostile names, files and
+values are one-line errors (exit 2) or are repaired, and nothing is written outside the cache or --out."""
+from __future__ import annotations
+
+import pytest
+
+from fpbench.cli.main import main
+
+SWEEP = "dataset: toy-faces\ntargets: [toy-fr-a]\nsurrogates: [toy-fr-a]\nquality: false\nmethods: [none]\n"
+
+
+def cli(capsys, args: list[str]) -> tuple[int, str, str]:
+    try:
+        code = main(args)
+    except SystemExit as e:  # argparse errors exit from parse_args
+        code = e.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def one_line(err: str) -> str:
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "/tmp/escaped", "a/b", ".."])
+def test_a_sweep_name_cannot_leave_the_runs_folder(fresh_cache, tmp_path, capsys, monkeypatch, name):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    spec = work / "s.yaml"
+    spec.write_text(SWEEP + f"name: {name!r}\n")
+    code, _, err = cli(capsys, ["sweep", str(spec), "--quiet"])
+    assert code == 2
+    assert "`name`" in one_line(err) and "is not allowed" in err
+    assert not (tmp_path / "escaped").exists() and sorted(p.name for p in work.iterdir()) == ["s.yaml"]
+
+
+DEEP = "[" * 100000 + "]" * 100000  # parses by recursion: exhausts the stack (RecursionError)
+
+
+def test_a_deeply_nested_card_is_one_line_naming_it(tmp_path, capsys):
+    (tmp_path / "card.json").write_text(DEEP)
+    code, _, err = cli(capsys, ["table", str(tmp_path)])
+    assert code == 2
+    assert one_line(err) == f"error: {tmp_path / 'card.json'} nests too deeply to be read (corrupt or hostile); " \
+                            "repair or delete it"
+
+
+def test_a_deeply_nested_manifest_is_named_by_file_and_line(tmp_path):
+    from fpbench.data import read_manifest
+    from fpbench.data.manifest import ManifestError
+
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"fpbench_manifest": 1, "name": "x", "version": "1"}\n' + DEEP + "\n")
+    with pytest.raises(ManifestError, match=r"m\.jsonl:2: nests too deeply"):
+        read_manifest(path)
+
+
+def test_a_deeply_nested_user_index_leaves_zoo_list_usable(fresh_cache, capsys):
+    from fpbench.zoo.user import index_path, register_all
+
+    index_path().write_text(DEEP)
+    with pytest.warns(UserWarning, match=r"user\.json is unreadable"):
+        register_all()
+    assert main(["zoo", "list"]) == 0
+    assert "sface" in capsys.readouterr().out
+
+
+LAUGHS = "targets: [&a [x, x, x, x, x, x, x, x, x], " + ", ".join(  # 9**9 strings by reference
+    f"&{b} [*{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}]" for a, b in zip("abcdefgh", "bcdefghi")) + "]\n"
+
+
+def test_a_yaml_of_nested_aliases_is_refused_without_expanding_it(tmp_path, capsys):
+    """9**9 strings by reference: loading is cheap, printing the value in the error would not be."""
+    from fpbench.sweepfile import _show
+
+    seen = []
+
+    class Leaf:
+        def __repr__(self) -> str:
+            seen.append(1)
+            return "leaf"
+
+    leaf = Leaf()
+    nested = [leaf] * 9
+    for _ in range(3):
+        nested = [nested] * 9  # 9**4 leaves by reference, as YAML aliases build them
+    assert _show(nested).startswith("[[[") and len(seen) < 20  # only what is shown is looked at
+    spec = tmp_path / "s.yaml"
+    spec.write_text(LAUGHS + "methods: [none]\n")
+    code, _, err = cli(capsys, ["sweep", str(spec), "--quiet"])
+    assert code == 2
+    line = one_line(err)
+    assert "`targets` must be a list of names" in line and len(line) < 400
+
+
+def test_a_deeply_nested_sweep_yaml_is_one_line(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("[" * 5000 + "]" * 5000 + "\n")
+    code, _, err = cli(capsys, ["sweep", str(spec), "--quiet"])
+    assert code == 2
+    assert one_line(err) == f"error: {spec}: nests too deeply to be read (corrupt or hostile)"
