@@ -103,3 +103,26 @@ def test_a_deeply_nested_sweep_yaml_is_one_line(tmp_path, capsys):
     code, _, err = cli(capsys, ["sweep", str(spec), "--quiet"])
     assert code == 2
     assert one_line(err) == f"error: {spec}: nests too deeply to be read (corrupt or hostile)"
+
+
+def test_show_export_copies_only_images_even_if_the_run_names_another_file(fresh_cache, tmp_path):
+    """A run folder is data that may come from elsewhere: scores naming /etc/passwd-like files export nothing."""
+    import pandas as pd
+    import torch
+
+    from fpbench.cli.show import export
+    from fpbench.errors import BadInput
+    from fpbench.images import write_png
+    from fpbench.results import RunResult
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0\n")
+    write_png(fresh_cache / "protected" / "a.png", torch.rand(3, 8, 8))
+    rows = [{"pair": p, "target": "t", "transform": "identity", "kind": "impersonation", "protected_file": f}
+            for p, f in (("a->b", "protected/a.png"), ("c->d", str(secret)))]
+    run = RunResult(card={"method": {"method": "pgd"}, "spec": {}}, scores=pd.DataFrame(rows), path=tmp_path)
+    with pytest.raises(BadInput, match="secret.txt"):
+        export(run, tmp_path / "exported")
+    assert not (tmp_path / "exported").exists()
+    rows[1]["protected_file"] = "protected/a.png"
+    assert export(RunResult(card=run.card, scores=pd.DataFrame(rows), path=tmp_path), tmp_path / "exported") == 2
