@@ -126,3 +126,23 @@ def test_show_export_copies_only_images_even_if_the_run_names_another_file(fresh
     assert not (tmp_path / "exported").exists()
     rows[1]["protected_file"] = "protected/a.png"
     assert export(RunResult(card=run.card, scores=pd.DataFrame(rows), path=tmp_path), tmp_path / "exported") == 2
+
+
+def test_report_embeds_no_file_that_is_not_an_image(fresh_cache, tmp_path):
+    import pandas as pd
+
+    from fpbench.errors import BadInput
+    from fpbench.report.html import pairs_html
+    from fpbench.results import RunResult
+
+    secret = tmp_path / "id_rsa"
+    secret.write_text("-----BEGIN PRIVATE KEY-----\n")
+    rows = [{"pair": "a->b", "target": "t", "transform": "identity", "kind": "impersonation", "similarity": 0.5,
+             "threshold": 0.3, "success": True, "clean_file": str(secret), "protected_file": str(secret),
+             "reference_file": str(secret)}]
+    run = RunResult(card={"method": {"method": "pgd"}, "spec": {}}, scores=pd.DataFrame(rows), path=tmp_path)
+    try:
+        html = pairs_html(run, 1)
+    except BadInput as e:
+        html = str(e)
+    assert "id_rsa" in html and "LS0tLS1CRUdJTi" not in html  # named, never embedded (base64 of the key)
