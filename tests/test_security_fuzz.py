@@ -146,3 +146,25 @@ def test_report_embeds_no_file_that_is_not_an_image(fresh_cache, tmp_path):
     except BadInput as e:
         html = str(e)
     assert "id_rsa" in html and "LS0tLS1CRUdJTi" not in html  # named, never embedded (base64 of the key)
+
+
+@pytest.mark.parametrize("field, value", [("dataset", "../../../escaped"), ("method", "a/b"), ("profile", "..")])
+def test_a_run_card_cannot_steer_its_leaderboard_entry_out_of_entries(tmp_path, fresh_cache, capsys, field, value):
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_leaderboard import fake_run
+
+    run = fake_run(tmp_path / "run", [True, False])
+    card = json.loads((run / "card.json").read_text())
+    (card["dataset"] if field == "dataset" else card["method"] if field == "method" else card["spec"])[
+        "name" if field == "dataset" else field] = value
+    (run / "card.json").write_text(json.dumps(card))
+    root = tmp_path / "a" / "b" / "leaderboards"
+    code, _, err = cli(capsys, ["leaderboard", "add", str(run), "--root", str(root)])
+    assert code == 2
+    assert f"{field} {value!r} is not a plain name" in one_line(err)
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.json"))
+    assert [p for p in written if not p.startswith("cache/")] == ["run/card.json"]
