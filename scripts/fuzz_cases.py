@@ -38,8 +38,11 @@ class Ctx:
 
     def fill(self, text: str) -> str:
         runs = sorted((self.work / "runs").glob("*/card.json"))
-        return text.format(cache=self.cache, work=self.work, marker=self.marker, tok=self.token,
-                           esc=self.root / self.token, run=runs[0].parent if runs else self.work / "no-run")
+        values = {"cache": self.cache, "work": self.work, "marker": self.marker, "tok": self.token,
+                  "esc": self.root / self.token, "run": runs[0].parent if runs else self.work / "no-run"}
+        for key, value in values.items():
+            text = text.replace(f"{{{key}}}", str(value))
+        return text
 
     def argv(self, argv: tuple[str, ...]) -> list[str]:
         return [self.fill(a) for a in argv]
@@ -66,7 +69,7 @@ class Case:
     env: tuple[tuple[str, str], ...] = ()
     prime: bool = False  # run the command once before the setup (to fill the cache it then corrupts)
     parallel: int = 1  # copies of the command run at once on the same cache
-    stdout: str = "pipe"  # or a file to write stdout to (/dev/full: the disk is full)
+    stdout: str = "pipe"  # or a file to write stdout to (/dev/full: the disk is full; only ever opened)
     file_limit: int | None = None  # RLIMIT_FSIZE in bytes: writes past it fail as on a full disk
     interrupt_after: float = 0.0  # send SIGINT after this many seconds
     absent: tuple[str, ...] = ()  # files that must not exist afterwards
@@ -157,6 +160,13 @@ def symlink(ctx: Ctx, rel: str, target: str) -> None:
 
 def fifo(ctx: Ctx, rel: str) -> None:
     os.mkfifo(_fresh(ctx.path(rel)))
+
+
+def full_device(ctx: Ctx, rel: str) -> None:
+    """A character device like /dev/full (every write fails: no space left) inside the case folder."""
+    import stat
+
+    os.mknod(_fresh(ctx.path(rel)), 0o666 | stat.S_IFCHR, os.makedev(1, 7))
 
 
 def mkdir(ctx: Ctx, rel: str) -> None:
@@ -259,6 +269,7 @@ def _matches(ctx: Ctx, pattern: str) -> list[Path]:
 
 BUILDERS: dict[str, Callable[..., None]] = {f.__name__: f for f in (
     pickle_file, pickle_npy, raw, text, random_bytes, json_file, deep_json, photo, bomb, symlink, fifo, mkdir,
+    full_device,
     truncate, forge_checksum, edit_scores, edit_json, zero_layer, wrong_npy, flip_png, manifest, user_index)}
 
 

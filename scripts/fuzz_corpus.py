@@ -14,7 +14,8 @@ code ran (its marker file appeared). Nothing in the corpus is harmful: a "hostil
 creates the case's marker file.
 
 Prints a table per category and one per finding, then ``N cases: T tracebacks, E code executions, W writes
-outside, I internal errors, M multi-line errors, X unexpected exit codes, H timeouts``; exits 1 if any is > 0.
+outside, I internal errors, M multi-line errors, X unexpected exit codes, H timeouts, S set-up failures``; exits 1
+if any is > 0.
 Cases without models run without ``--ready-cache`` (the others are then listed as skipped).
 """
 from __future__ import annotations
@@ -47,6 +48,7 @@ from plugins.site import install_example_plugin  # noqa: E402
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^Exception ignored in|^\s+File \".*\", line \d+", re.M)
 #: a warning printed by the warnings module itself (path:line: Category: message), not fpbench's one line
 RAW_WARNING = re.compile(r"^\S+:\d+: \w*Warning: ", re.M)
+NEEDS_MODELS = "needs --ready-cache"
 COUNTS = ("tracebacks", "code executions", "writes outside", "internal errors", "multi-line errors",
           "unexpected exit codes", "timeouts")
 
@@ -57,6 +59,7 @@ class Outcome:
     code: int | None = None
     seconds: float = 0.0
     stderr: str = ""
+    stdout: str = ""
     problems: dict[str, str] = field(default_factory=dict)  # one of COUNTS -> what was seen
     skipped: str = ""
 
@@ -122,19 +125,25 @@ class Corpus:
     def run(self, case: Case) -> Outcome:
         outcome = Outcome(case)
         if case.cache == "ready" and self.ready is None:
-            outcome.skipped = "needs --ready-cache"
+            outcome.skipped = NEEDS_MODELS
             return outcome
         ctx = self.prepare(case)
         env = self.env(ctx, dict(case.env))
         if case.prime:
             self._call(case, ctx, env)
-        build(ctx, case.setup)
+        try:
+            build(ctx, case.setup)
+        except Exception as e:  # a case that cannot be built is reported, the corpus goes on
+            outcome.skipped = f"set-up failed: {type(e).__name__}: {e}"
+            print(f"{case.category}/{case.name}: {outcome.skipped}", flush=True)
+            return outcome
         start = time.monotonic()
         procs = [self._call(case, ctx, env) for _ in range(case.parallel)] if case.parallel == 1 else \
             list(ThreadPoolExecutor(case.parallel).map(lambda _: self._call(case, ctx, env), range(case.parallel)))
         outcome.seconds = time.monotonic() - start
         self._judge(outcome, ctx, procs)
         (ctx.dir / "stderr.txt").write_text(outcome.stderr)
+        (ctx.dir / "stdout.txt").write_text(outcome.stdout)
         if self.verbose:
             status = "; ".join(f"{k}: {v}" for k, v in outcome.problems.items()) or "ok"
             print(f"{case.category}/{case.name}: exit {outcome.code}, {outcome.seconds:.0f} s, {status}", flush=True)
@@ -169,6 +178,7 @@ class Corpus:
         case, problems = outcome.case, outcome.problems
         outcome.code = next((c for c, _, _ in procs if c != 0), procs[0][0])
         outcome.stderr = "\n".join(err for _, _, err in procs)
+        outcome.stdout = "\n".join(out for _, out, _ in procs)
         for code, out, err in procs:
             if code is None:
                 problems["timeouts"] = f"no exit after {case.timeout or self.timeout:.0f} s"
@@ -179,8 +189,11 @@ class Corpus:
                 problems["internal errors"] = _first_error(err)
             elif code not in case.expect:
                 problems["unexpected exit codes"] = f"exit {code}, expected {'/'.join(map(str, case.expect))}"
+            # a failure is one "error:" line; exit 1 with nothing on stderr is a partial result reported on
+            # stdout (e.g. faces skipped with their reasons)
             others = [line for line in err.splitlines() if line.strip() and not line.startswith("warning:")]
-            if RAW_WARNING.search(err) or (code != 0 and (len(others) != 1 or not others[0].startswith("error:"))):
+            one_error = len(others) == 1 and others[0].startswith("error:")
+            if RAW_WARNING.search(err) or (code != 0 and not one_error and (others or code != 1)):
                 problems.setdefault("multi-line errors", f"{len(others)} non-warning stderr lines")
         if ctx.marker.exists():
             problems["code executions"] = f"marker {ctx.marker.name} was written"
@@ -251,6 +264,7 @@ def _last_line(text: str) -> str:
 def report(console: Console, outcomes: list[Outcome], seconds: float) -> int:
     """Print the tables and the summary line; the number of findings."""
     ran = [o for o in outcomes if not o.skipped]
+    failed_setup = [o for o in outcomes if o.skipped and o.skipped != NEEDS_MODELS]
     per = Table(title="fuzz corpus by category")
     for col in ("category", "cases", "clean", "findings", "skipped", "seconds"):
         per.add_column(col, justify="left" if col == "category" else "right")
@@ -260,18 +274,19 @@ def report(console: Console, outcomes: list[Outcome], seconds: float) -> int:
         per.add_row(cat, str(len(group)), str(len(group) - len(bad) - sum(1 for o in group if o.skipped)),
                     str(len(bad)), str(sum(1 for o in group if o.skipped)), f"{sum(o.seconds for o in group):.0f}")
     console.print(per)
-    findings = [o for o in ran if o.problems]
+    findings = [o for o in ran if o.problems] + failed_setup
     if findings:
         table = Table(title="findings")
         for col in ("case", "exit", "problem", "stderr"):
             table.add_column(col, overflow="fold")
         for o in findings:
-            what = "; ".join(f"{k}: {v}" for k, v in o.problems.items())
+            what = "; ".join(f"{k}: {v}" for k, v in o.problems.items()) or o.skipped
             table.add_row(o.case.name, str(o.code), escape(what), escape(o.first_line))
         console.print(table)
-    skipped = [o for o in outcomes if o.skipped]
+    skipped = [o for o in outcomes if o.skipped == NEEDS_MODELS]
     counts = {name: sum(1 for o in ran if name in o.problems) for name in COUNTS}
-    tail = f" ({len(skipped)} skipped: {skipped[0].skipped})" if skipped else ""
+    counts["set-up failures"] = sum(1 for o in outcomes if o.skipped and o.skipped != NEEDS_MODELS)
+    tail = f" ({len(skipped)} skipped: {NEEDS_MODELS})" if skipped else ""
     console.print(f"took {seconds:.0f} s; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
                   highlight=False)
     console.print(f"{len(ran)} cases: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + tail,

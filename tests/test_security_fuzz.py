@@ -168,3 +168,28 @@ def test_a_run_card_cannot_steer_its_leaderboard_entry_out_of_entries(tmp_path, 
     assert f"{field} {value!r} is not a plain name" in one_line(err)
     written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.json"))
     assert [p for p in written if not p.startswith("cache/")] == ["run/card.json"]
+
+
+def test_an_output_path_that_is_a_device_or_pipe_is_refused_not_replaced(fresh_cache, tmp_path, capsys):
+    """Writing --out /dev/full used to rename a file onto the device node (as root: /dev/full was gone)."""
+    import os
+    import stat
+
+    from PIL import Image
+
+    from fpbench.cache import write_bytes
+    from fpbench.errors import BadInput
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(BadInput, match="is not a regular file"):
+        write_bytes(pipe, b"x")
+    (tmp_path / "photos").mkdir()
+    Image.new("RGB", (64, 64)).save(tmp_path / "photos" / "a.png")
+    code, _, err = cli(capsys, ["data", "manifest", "folder", "--root", str(tmp_path / "photos"), "--out", str(pipe)])
+    assert code == 2 and f"{pipe} exists and is not a regular file" in one_line(err)
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    link = tmp_path / "link.json"  # a symlink is replaced, as before (its target is not written)
+    link.symlink_to(tmp_path / "target.json")
+    write_bytes(link, b"{}")
+    assert link.read_bytes() == b"{}" and not link.is_symlink() and not (tmp_path / "target.json").exists()
