@@ -193,3 +193,27 @@ def test_an_output_path_that_is_a_device_or_pipe_is_refused_not_replaced(fresh_c
     link.symlink_to(tmp_path / "target.json")
     write_bytes(link, b"{}")
     assert link.read_bytes() == b"{}" and not link.is_symlink() and not (tmp_path / "target.json").exists()
+
+
+class _WritesMarker:
+    def __init__(self, path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_zoo_verify_of_a_hostile_cached_file_is_one_line_and_runs_nothing(fresh_cache, tmp_path, capsys):
+    import torch
+
+    from fpbench.zoo.catalog import weights_path
+
+    marker = tmp_path / "MARKER"
+    path = weights_path("mobilefacenet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"fc.weight": _WritesMarker(marker)}, path)
+    code, _, err = cli(capsys, ["zoo", "verify", "mobilefacenet"])
+    assert code == 2 and not marker.exists()
+    line = " ".join(err.split())
+    assert line.startswith(f"error: {path} is not a readable weights file") and line.count("error:") == 1
+    assert "can still be loaded" not in line and "weights_only" not in line
