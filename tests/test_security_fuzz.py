@@ -217,3 +217,19 @@ def test_zoo_verify_of_a_hostile_cached_file_is_one_line_and_runs_nothing(fresh_
     line = " ".join(err.split())
     assert line.startswith(f"error: {path} is not a readable weights file") and line.count("error:") == 1
     assert "can still be loaded" not in line and "weights_only" not in line
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_as_skipped_with_its_bytes(fresh_cache, tmp_path):
+    import os
+
+    from PIL import Image
+
+    from fpbench.data.adapters import write_dataset_manifest
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    Image.new("RGB", (64, 64)).save(root / "alice.png")
+    (root / os.fsdecode(b"caf\xe9.png")).write_bytes(b"not an image")
+    written = write_dataset_manifest("folder", root)
+    assert [r["id"] for r in written.rows] == ["alice"] and len(written.skipped) == 1
+    assert written.report.read_bytes().startswith(b"caf\xe9.png\t")
