@@ -73,6 +73,7 @@ class Case:
     file_limit: int | None = None  # RLIMIT_FSIZE in bytes: writes past it fail as on a full disk
     interrupt_after: float = 0.0  # send SIGINT after this many seconds
     absent: tuple[str, ...] = ()  # files that must not exist afterwards
+    leaks: tuple[str, ...] = ()  # text of files outside (e.g. /etc/passwd, plain or base64) no output may hold
     timeout: float = 0.0
     fast: bool = False  # in the subset the test suite runs
 
@@ -187,13 +188,17 @@ def forge_checksum(ctx: Ctx, pattern: str) -> None:
     _fresh(path.with_name(path.name + ".sha256")).write_text(hashlib.sha256(path.read_bytes()).hexdigest())
 
 
-def edit_scores(ctx: Ctx, column: str, value: Any) -> None:
-    """Set a column of the run's scores.parquet to ``value`` (a hostile run folder)."""
+def edit_scores(ctx: Ctx, column: str, value: Any, last_only: bool = False) -> None:
+    """Set a column of the run's scores.parquet (or of its last row) to ``value`` (a hostile run folder)."""
     import pandas as pd
 
     path = ctx.path("{run}/scores.parquet")
     scores = pd.read_parquet(path)
-    scores[column] = ctx.fill(value) if isinstance(value, str) else value
+    value = ctx.fill(value) if isinstance(value, str) else value
+    if last_only:
+        scores.loc[scores.index[-1], column] = value
+    else:
+        scores[column] = value
     scores.to_parquet(_fresh(path))
 
 

@@ -203,6 +203,9 @@ class Corpus:
         for rel in case.absent:
             if (ctx.dir / ctx.fill(rel)).exists():
                 problems.setdefault("writes outside", f"{rel} exists (read from outside the root)")
+        for path in (p for p in ctx.work.rglob("*") if p.is_file() and p.stat().st_size < 50_000_000):
+            if any(text.encode() in path.read_bytes() for text in case.leaks):
+                problems.setdefault("writes outside", f"{path.name} holds the bytes of a file outside")
 
     # -- writes outside -------------------------------------------------------------------------------------
     def _escapes(self, ctx: Ctx) -> str:

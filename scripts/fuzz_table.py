@@ -26,7 +26,8 @@ SWEEP_CMD = "sweep {work}/s.yaml --quiet"
 MARK_YAML = "!!python/object/apply:builtins.open ['{marker}', 'w']"
 LAUGHS = "targets: [&a [x, x, x, x, x, x, x, x, x], " + ", ".join(  # 9**9 strings by reference
     f"&{b} [*{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}]" for a, b in zip("abcdefgh", "bcdefghi")) + "]\n"
-MODEL = "{run}"
+#: the start of /etc/passwd, as it is and base64-encoded (as a report would embed it)
+PASSWD = ("root:x:0:0:", "cm9vdDp4OjA6MDpyb2")
 
 
 def _pickles() -> list[Case]:
@@ -129,7 +130,7 @@ def _folders() -> list[Case]:
         C("folder-out-full-device", cat, "data manifest folder --root {work}/photos --out {work}/full",
           ("photo", "work/photos/a.png"), ("full_device", "work/full")),
         C("folder-non-utf8-name", cat, cmd, ("photo", "work/photos/a.png"),
-          ("photo", "work/photos/caf\udce9.png"), expect=(0, 1)),
+          ("raw", "work/photos/caf\udce9.png", b"x"), expect=1),
         C("folder-fifo", cat, cmd, ("photo", "work/photos/a.png"), ("fifo", "work/photos/p.png"), expect=OK,
           timeout=60),
         C("celeba-garbage-lists", cat, "data manifest celeba --root {work}/c --out {work}/m.jsonl",
@@ -158,12 +159,12 @@ def _paths() -> list[Case]:
         C("calibrate-dotdot", cat, "calibrate --model ../../{tok} --dataset ../../{tok}"),
         C("show-export-hostile-pairs", cat, "show {run} --export {work}/exp",
           ("edit_scores", "pair", "../../../../{tok}"), cache="toy", expect=(0, 2)),
-        C("show-export-file-outside-cache", cat, "show {run} --export {work}/exp",
-          ("edit_scores", "protected_file", "/etc/passwd"), cache="toy", expect=2),
+        C("show-export-file-outside-cache", cat, "show {run} --pairs 1 --export {work}/exp",
+          ("edit_scores", "protected_file", "/etc/passwd", True), cache="toy", expect=2, leaks=PASSWD),
         C("show-export-file-dotdot", cat, "show {run} --export {work}/exp",
           ("edit_scores", "protected_file", "../../../../etc/hostname"), cache="toy", expect=2),
         C("report-file-outside-cache", cat, "report {run} --out {work}/r.html",
-          ("edit_scores", "clean_file", "/etc/passwd"), cache="toy", expect=2),
+          ("edit_scores", "clean_file", "/etc/passwd"), cache="toy", expect=(0, 2), leaks=PASSWD),
         C("leaderboard-add-hostile-dataset", cat, "leaderboard add {run} --root {work}/lb",
           ("edit_json", "{run}/card.json", "dataset.name", "../../../../../{tok}"), cache="toy", expect=2),
         C("leaderboard-add-hostile-method", cat, "leaderboard add {run} --root {work}/lb",
