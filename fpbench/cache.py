@@ -134,7 +134,7 @@ def read_checked(entry: str | Path) -> bytes | None:
     entry = Path(entry)
     try:
         data = entry.read_bytes()
-        recorded = checksum_path(entry).read_text().strip()
+        recorded = checksum_path(entry).read_bytes().decode("ascii", "replace").strip()  # garbage: a mismatch
     except FileNotFoundError:
         return None
     if hashlib.sha256(data).hexdigest() != recorded:

@@ -26,6 +26,8 @@ SWEEP_CMD = "sweep {work}/s.yaml --quiet"
 MARK_YAML = "!!python/object/apply:builtins.open ['{marker}', 'w']"
 LAUGHS = "targets: [&a [x, x, x, x, x, x, x, x, x], " + ", ".join(  # 9**9 strings by reference
     f"&{b} [*{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}]" for a, b in zip("abcdefgh", "bcdefghi")) + "]\n"
+#: a run card as a checkout writes it (leaderboard add needs its commit)
+COMMITTED = ("edit_json", "{run}/card.json", "environment.git_commit", "0123456789abcdef" * 2 + "01234567")
 #: the start of /etc/passwd, as it is and base64-encoded (as a report would embed it)
 PASSWD = ("root:x:0:0:", "cm9vdDp4OjA6MDpyb2")
 
@@ -166,9 +168,11 @@ def _paths() -> list[Case]:
         C("report-file-outside-cache", cat, "report {run} --out {work}/r.html",
           ("edit_scores", "clean_file", "/etc/passwd"), cache="toy", expect=(0, 2), leaks=PASSWD),
         C("leaderboard-add-hostile-dataset", cat, "leaderboard add {run} --root {work}/lb",
-          ("edit_json", "{run}/card.json", "dataset.name", "../../../../../{tok}"), cache="toy", expect=2),
+          ("edit_json", "{run}/card.json", "dataset.name", "../../../../../{tok}"), COMMITTED, cache="toy",
+          expect=2),
         C("leaderboard-add-hostile-method", cat, "leaderboard add {run} --root {work}/lb",
-          ("edit_json", "{run}/card.json", "method.method", "../../../../../{tok}"), cache="toy", expect=2),
+          ("edit_json", "{run}/card.json", "method.method", "../../../../../{tok}"), COMMITTED, cache="toy",
+          expect=2),
         C("train-extra-targets-passwd", cat, f"{PGD.replace('pgd', 'gmaa')} --param extra_targets=/etc/passwd",
           expect=(1, 2)),
     ]

@@ -233,3 +233,17 @@ def test_a_file_name_that_is_not_utf8_is_reported_as_skipped_with_its_bytes(fres
     written = write_dataset_manifest("folder", root)
     assert [r["id"] for r in written.rows] == ["alice"] and len(written.skipped) == 1
     assert written.report.read_bytes().startswith(b"caf\xe9.png\t")
+
+
+def test_a_checksum_sidecar_of_binary_garbage_is_a_mismatch_that_is_recomputed(fresh_cache):
+    import torch
+
+    from fpbench.cache import CacheIntegrityWarning, checksum_path
+    from fpbench.stores import ImageStore
+
+    store = ImageStore("protected", "toy")
+    store.put("a", torch.rand(3, 8, 8))
+    checksum_path(store.path("a")).write_bytes(b"\xff\xfe\x00")
+    with pytest.warns(CacheIntegrityWarning, match="does not match the checksum"):
+        assert not store.has("a")
+    assert not store.path("a").exists()
