@@ -151,10 +151,7 @@ def test_report_embeds_no_file_that_is_not_an_image(fresh_cache, tmp_path):
 @pytest.mark.parametrize("field, value", [("dataset", "../../../escaped"), ("method", "a/b"), ("profile", "..")])
 def test_a_run_card_cannot_steer_its_leaderboard_entry_out_of_entries(tmp_path, fresh_cache, capsys, field, value):
     import json
-    import sys
-    from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).parent))
     from test_leaderboard import fake_run
 
     run = fake_run(tmp_path / "run", [True, False])
@@ -247,3 +244,26 @@ def test_a_checksum_sidecar_of_binary_garbage_is_a_mismatch_that_is_recomputed(f
     with pytest.warns(CacheIntegrityWarning, match="does not match the checksum"):
         assert not store.has("a")
     assert not store.path("a").exists()
+
+
+def test_a_deeply_nested_sweep_index_keeps_the_runs_in_their_own_order(tmp_path):
+    from fpbench.results import load_runs
+    from test_leaderboard import fake_run  # a schema-valid finished run
+
+    run_result_dir = tmp_path / "sweep"
+    fake_run(run_result_dir / "a", [True])
+    (run_result_dir / "sweep.json").write_text(DEEP)
+    assert [r.path.name for r in load_runs([run_result_dir])] == ["a"]
+
+
+@pytest.mark.parametrize("name", ["sheet", "sheet.unknown"])
+def test_a_sheet_is_a_png_whatever_the_out_suffix(fresh_cache, tmp_path, name):
+    import torch
+
+    from fpbench.data.sheet import pair_sheet
+    from fpbench.images import read_image, write_png
+
+    face = tmp_path / "face.png"
+    write_png(face, torch.rand(3, 16, 16))
+    out = pair_sheet([("a->b", [("clean", face)], ["t: 0.5"])], tmp_path / name)
+    assert out == tmp_path / name and read_image(out).shape[2] == 3
