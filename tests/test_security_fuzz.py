@@ -267,3 +267,14 @@ def test_a_sheet_is_a_png_whatever_the_out_suffix(fresh_cache, tmp_path, name):
     write_png(face, torch.rand(3, 16, 16))
     out = pair_sheet([("a->b", [("clean", face)], ["t: 0.5"])], tmp_path / name)
     assert out == tmp_path / name and read_image(out).shape[2] == 3
+
+
+def test_matplotlib_logs_no_extra_stderr_lines(capsys, monkeypatch):
+    """On a full disk matplotlib logged "Could not save font_manager cache" beside fpbench's one error line."""
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("matplotlib"), "level", logging.NOTSET)
+    code, _, _ = cli(capsys, ["list", "evil"])
+    assert code == 2
+    font_manager = logging.getLogger("matplotlib.font_manager")
+    assert not font_manager.isEnabledFor(logging.WARNING) and font_manager.isEnabledFor(logging.ERROR)
