@@ -192,7 +192,7 @@ class Corpus:
             # a failure is one "error:" line; exit 1 with nothing on stderr is a partial result reported on
             # stdout (e.g. faces skipped with their reasons)
             others = [line for line in err.splitlines() if line.strip() and not line.startswith("warning:")]
-            one_error = len(others) == 1 and others[0].startswith("error:")
+            one_error = len(others) == 1 and (others[0].startswith("error:") or code == 130)  # 130: interrupted
             if RAW_WARNING.search(err) or (code != 0 and not one_error and (others or code != 1)):
                 problems.setdefault("multi-line errors", f"{len(others)} non-warning stderr lines")
         if ctx.marker.exists():
