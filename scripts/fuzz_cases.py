@@ -77,10 +77,6 @@ class Case:
     timeout: float = 0.0
     fast: bool = False  # in the subset the test suite runs
 
-    @property
-    def models(self) -> bool:
-        return self.cache == "ready"
-
 
 # ---------------------------------------------------------------------------------------------- builders
 class _WritesMarker:

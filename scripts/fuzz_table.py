@@ -349,7 +349,7 @@ def _faults() -> list[Case]:
         C("stdout-full-run", cat, RUN, cache="toy", stdout="/dev/full"),
         C("concurrent-runs", cat, TEMPLATE, parallel=2, expect=OK),
         C("concurrent-toy-fresh", cat, RUN, parallel=2, expect=OK),
-        C("interrupted-run", cat, f"run --method pgd {TOY} --steps 500 --out runs", interrupt_after=12,
+        C("interrupted-run", cat, f"run --method pgd {TOY} --steps 100000 --out runs", interrupt_after=12,
           expect=(130,)),
         C("stale-lock-files", cat, RUN, ("raw", "cache/locks/x.lock", b"123"), cache="toy", expect=OK),
     ]
