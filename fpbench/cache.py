@@ -22,10 +22,13 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Iterator
+
+from .errors import BadInput
 
 
 _UMASK = os.umask(0)
@@ -53,8 +56,12 @@ def subdir(*parts: str) -> Path:
 
 @contextlib.contextmanager
 def atomic_path(dest: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``dest``; rename it onto ``dest`` only if the block succeeds."""
+    """Yield a temporary path next to ``dest``; rename it onto ``dest`` only if the block succeeds.
+
+    A ``dest`` that exists as something other than a file or a symlink (a device such as /dev/full, a pipe, a
+    socket) is refused: renaming onto it would replace it, and fpbench often runs as root."""
     dest = Path(dest)
+    _refuse_special(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     os.close(fd)
@@ -65,6 +72,16 @@ def atomic_path(dest: str | Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _refuse_special(dest: Path) -> None:
+    try:
+        mode = dest.lstat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode) or stat.S_ISDIR(mode)):  # a folder: the rename fails itself
+        raise BadInput(f"{dest} exists and is not a regular file (a device, pipe or socket); fpbench does not "
+                       "replace it: write to another path")
 
 
 def write_bytes(dest: str | Path, data: bytes) -> None:
@@ -117,7 +134,7 @@ def read_checked(entry: str | Path) -> bytes | None:
     entry = Path(entry)
     try:
         data = entry.read_bytes()
-        recorded = checksum_path(entry).read_text().strip()
+        recorded = checksum_path(entry).read_bytes().decode("ascii", "replace").strip()  # garbage: a mismatch
     except FileNotFoundError:
         return None
     if hashlib.sha256(data).hexdigest() != recorded:

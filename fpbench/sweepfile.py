@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,6 +28,8 @@ def read_sweep_file(path: Path) -> dict[str, Any]:
         raise BadInput(f"{path}: not valid YAML: {str(e).splitlines()[0]}") from None
     except UnicodeDecodeError:
         raise BadInput(f"{path}: not a text (UTF-8) YAML file") from None
+    except RecursionError:
+        raise BadInput(f"{path}: nests too deeply to be read (corrupt or hostile)") from None
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
@@ -40,8 +43,13 @@ def read_sweep_file(path: Path) -> dict[str, Any]:
     return {key: KEYS[key](value, f"{path}: `{key}`") for key, value in doc.items()}
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring, _SHORT.maxother = 3, 4, 4, 40, 40
+
+
 def _show(value: Any) -> str:
-    text = repr(value)
+    """A bounded repr: a YAML of nested aliases (billion laughs) would otherwise expand into gigabytes."""
+    text = _SHORT.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -53,6 +61,13 @@ def text(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _fail(where, "a non-empty string", value)
     return value
+
+
+def folder_name(value: Any, where: str) -> str:
+    """A name that becomes the folder ``runs/<name>``: no path separators, no ``..`` (it cannot leave ``runs``)."""
+    from .data.manifest import check_name
+
+    return check_name(text(value, where), where)
 
 
 def names(value: Any, where: str, allow_empty: bool = False) -> list[str]:
@@ -137,7 +152,7 @@ def _method(entry: Any, where: str) -> dict[str, Any]:
 
 #: Every key of a sweep spec and the check of its value.
 KEYS: dict[str, Callable[[Any, str], Any]] = {
-    "name": text, "dataset": text, "goal": text, "profile": text, "device": text, "out": text,
+    "name": folder_name, "dataset": text, "goal": text, "profile": text, "device": text, "out": text,
     "table_metric": text, "targets": names, "transforms": names,
     "surrogates": lambda v, where: names(v, where, allow_empty=True), "seeds": integers, "methods": methods,
     "batch_size": lambda v, where: integer(v, where, low=1), "far": number, "esr_far": number, "quality": flag,

@@ -3,6 +3,7 @@ from its own pyproject.toml, exactly as installing it would, before any registry
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -11,31 +12,17 @@ import pytest
 
 from availability import unavailable
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+from plugins.site import install_example_plugin
 
-PLUGIN_SRC = Path(__file__).parent / "plugins" / "example"
-
-
-def _install_example_plugin() -> Path:
-    meta = tomllib.loads((PLUGIN_SRC / "pyproject.toml").read_text())["project"]
-    site = Path(tempfile.mkdtemp(prefix="fpbench-plugin-site-"))
-    info = site / f"{meta['name'].replace('-', '_')}-{meta['version']}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {meta['name']}\nVersion: {meta['version']}\n")
-    lines = []
-    for group, eps in meta["entry-points"].items():
-        lines.append(f"[{group}]")
-        lines += [f"{name} = {target}" for name, target in eps.items()]
-    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
-    return site
+#: The example plugin's site folder: made when this file is imported (before any registry is read) and
+#: deleted when the session ends (``pytest_unconfigure``), so that no run leaves it behind in the temp folder.
+PLUGIN_SITE = Path(tempfile.mkdtemp(prefix="fpbench-plugin-site-"))
+PLUGIN_PATH = install_example_plugin(PLUGIN_SITE)
+sys.path[:0] = PLUGIN_PATH.split(os.pathsep)
 
 
-PLUGIN_SITE = _install_example_plugin()
-PLUGIN_PATH = os.pathsep.join([str(PLUGIN_SITE), str(PLUGIN_SRC)])
-sys.path[:0] = [str(PLUGIN_SITE), str(PLUGIN_SRC)]
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(PLUGIN_SITE, ignore_errors=True)
 
 
 @pytest.fixture

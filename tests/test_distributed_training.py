@@ -19,11 +19,14 @@ from fpbench.cli.main import main
 WORKER = Path(__file__).parent / "ddp_worker.py"
 
 
-def torchrun(nproc: int, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+def torchrun(nproc: int, args: list[str], env: dict[str, str], tmp: Path) -> subprocess.CompletedProcess:
+    """torchrun with its temporary folder (its log folders ``torchelastic_*``) under the test's ``tmp``."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
                str(WORKER), *args]
-    out = subprocess.run(command, env={**os.environ, "OMP_NUM_THREADS": "1", **env}, capture_output=True,
-                         text=True, timeout=600)
+    temp = tmp / "tmp"
+    temp.mkdir(exist_ok=True)
+    out = subprocess.run(command, env={**os.environ, "OMP_NUM_THREADS": "1", "TMPDIR": str(temp), **env},
+                         capture_output=True, text=True, timeout=600)
     if out.returncode and "gloo" in out.stderr.lower() and "error" in out.stderr.lower():
         pytest.skip(f"torch.distributed (gloo) cannot start processes here: {out.stderr.strip().splitlines()[-1]}")
     assert out.returncode == 0, out.stderr[-3000:]
@@ -32,8 +35,8 @@ def torchrun(nproc: int, args: list[str], env: dict[str, str]) -> subprocess.Com
 
 def test_two_processes_follow_one_process_loss_curve(tmp_path):
     env = {"FPBENCH_CACHE": str(tmp_path / "cache")}
-    torchrun(1, ["toy", str(tmp_path)], env)
-    torchrun(2, ["toy", str(tmp_path)], env)
+    torchrun(1, ["toy", str(tmp_path)], env, tmp_path)
+    torchrun(2, ["toy", str(tmp_path)], env, tmp_path)
     one, two = (json.loads((tmp_path / f"curve-{n}.json").read_text()) for n in (1, 2))
     assert len(one) == len(two) == 6 and one[0] != one[-1]  # the curve moves: a wrong gradient would show
     assert all(math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-7) for a, b in zip(one, two)), (one, two)
@@ -50,7 +53,8 @@ def test_erasablemask_on_two_processes_writes_one_checkpoint(tmp_path):
     cards = {}
     for nproc in (1, 2):
         cache = tmp_path / f"cache-{nproc}"
-        out = torchrun(nproc, ["erasablemask", *argv], {"FPBENCH_CACHE": str(cache), "TOY_FACES": str(tmp_path)})
+        env = {"FPBENCH_CACHE": str(cache), "TOY_FACES": str(tmp_path)}
+        out = torchrun(nproc, ["erasablemask", *argv], env, tmp_path)
         assert out.stdout.count("checkpoint: ") == 1  # rank 0 alone reports
         assert out.stderr.count("stage 3/3 restorer (eq. 16): step 2/2") <= 1
         (card,) = trained(cache)

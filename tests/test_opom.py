@@ -100,7 +100,7 @@ def test_defaults_follow_the_spec_and_cards_list_departures():
 
 
 def test_bad_parameters_are_one_line_errors():
-    with pytest.raises(BadInput, match="opom-convexhull parameter steps must be an integer >= 1"):
+    with pytest.raises(BadInput, match=r"opom-convexhull parameter steps must be an integer in \[1, 100000\]"):
         METHODS.get("opom-convexhull")(steps=0)
     with pytest.raises(BadInput, match="unknown parameter"):
         METHODS.get("fi-uap")(warmup=3)

@@ -118,3 +118,9 @@ def test_a_corrupt_user_index_leaves_zoo_list_usable(fresh_cache, capsys):
     with pytest.warns(UserWarning, match="unreadable"):
         register_all()
     assert main(["zoo", "list"]) == 0
+
+
+def test_huge_landmarks_are_refused_not_aligned_with_overflowing_arithmetic(tmp_path):
+    huge = [[1e300, 1.0], [2e300, 2.0], [3.0, 3.0], [4.0, 4.0], [5.0, 5.0]]
+    with pytest.raises(ManifestError, match=r"m\.jsonl:3: landmarks5 must be five \[x, y\] points \(pixels"):
+        read_manifest(manifest(tmp_path, face(0), face(1, landmarks5=huge)))

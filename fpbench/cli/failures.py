@@ -1,6 +1,6 @@
 """One-line messages for failures that are not ``FpbenchError``s: files the OS refuses (read-only, full,
-forbidden, not a folder), JSON / YAML / Parquet / non-UTF-8 files that do not parse (exit 2), and bugs
-(``internal error``, exit 3).
+forbidden, not a folder), JSON / YAML / Parquet / non-UTF-8 files that do not parse or nest too deeply (exit 2),
+and bugs (``internal error``, exit 3).
 
 A parse error does not know the file it came from, so the file is looked up in the traceback: the innermost
 frame holding a path with the format's suffix names it."""
@@ -21,6 +21,8 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 
 DEBUG_VARIABLE = "FPBENCH_DEBUG"
+#: suffixes of the files whose parsers recurse (a deeply nested file exhausts the stack)
+_NESTED = (".json", ".jsonl", ".yaml", ".yml")
 
 _FORMATS = {  # module of the library's exception classes -> (format name, file suffixes)
     "yaml": ("YAML", (".yaml", ".yml")),
@@ -41,6 +43,10 @@ def describe(exc: BaseException, out: Path | None = None) -> tuple[int, str]:
         where = _file_in_traceback(exc.__traceback__, (".json", ".jsonl"))
         return EXIT_BAD_INPUT, (f"{where or 'a JSON file'} is not valid JSON ({exc.msg} at line {exc.lineno} "
                                 f"column {exc.colno}); repair or delete it")
+    if isinstance(exc, RecursionError):  # e.g. json.loads of "[[[[...]]]]": a corrupt or hostile file
+        where = _file_in_traceback(exc.__traceback__, _NESTED)
+        if where:
+            return EXIT_BAD_INPUT, f"{where} nests too deeply to be read (corrupt or hostile); repair or delete it"
     if isinstance(exc, UnicodeDecodeError):
         where = _file_in_traceback(exc.__traceback__, None)
         return EXIT_BAD_INPUT, (f"{where or 'a file'} is not UTF-8 text ({exc.reason} at byte {exc.start}); "

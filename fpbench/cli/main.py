@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import sys
 import warnings
 from typing import Iterator, NoReturn
@@ -52,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = None
+    # matplotlib logs to stderr on its own (e.g. "Could not save font_manager cache" on a full disk): only errors
+    logging.getLogger("matplotlib").setLevel(logging.ERROR)
     try:
         with one_line_warnings():
             args = build_parser().parse_args(argv)  # importing the commands reads the cache (user models)

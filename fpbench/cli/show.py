@@ -33,11 +33,13 @@ def file_name(pair: str) -> str:
 
 
 def export(result: RunResult, dest: Path) -> int:
-    """Copy the run's protected images to ``dest`` as ``<pair>.png``; returns how many."""
+    """Copy the run's protected images to ``dest`` as ``<pair>.png``; returns how many (nothing is copied
+    unless every file the scores name is an image)."""
     rows = main_rows(result, str(result.scores["transform"].iloc[0])).drop_duplicates("pair")
+    files = [image_file(name, result.path) for name in rows["protected_file"]]
     dest.mkdir(parents=True, exist_ok=True)
-    for pair, name in zip(rows["pair"], rows["protected_file"]):
-        shutil.copyfile(image_file(name, result.path), dest / f"{file_name(pair)}.png")
+    for pair, path in zip(rows["pair"], files):
+        shutil.copyfile(path, dest / f"{file_name(pair)}.png")
     return len(rows)
 
 

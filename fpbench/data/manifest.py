@@ -136,6 +136,8 @@ def _json(path: Path, n: int, line: str) -> dict[str, Any]:
         obj = json.loads(line)
     except json.JSONDecodeError as e:
         raise ManifestError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+    except RecursionError:
+        raise ManifestError(f"{path}:{n}: nests too deeply to be read (corrupt or hostile)") from None
     if not isinstance(obj, dict):
         raise ManifestError(f"{path}:{n}: expected a JSON object")
     return obj
@@ -179,8 +181,13 @@ def _check_packages(where: str, packages: Any) -> None:
             raise ManifestError(f"{where}: package {key!r}: a manifest cannot pass arguments to pip (pip_args); remove them")
 
 
+#: largest pixel coordinate a manifest may give (larger ones overflow the alignment's arithmetic)
+MAX_COORDINATE = 1e6
+
+
 def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """A finite pixel coordinate within ``MAX_COORDINATE``."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) <= MAX_COORDINATE
 
 
 def _check_row(where: str, row: dict[str, Any], known_attrs: set[str], packages: dict[str, Any]) -> None:
@@ -214,7 +221,7 @@ def _check_row(where: str, row: dict[str, Any], known_attrs: set[str], packages:
     lm = row.get("landmarks5")
     if lm is not None and not (isinstance(lm, list) and len(lm) == 5 and all(
             isinstance(p, list) and len(p) == 2 and all(map(_number, p)) for p in lm)):
-        raise ManifestError(f"{where}: landmarks5 must be five [x, y] points")
+        raise ManifestError(f"{where}: landmarks5 must be five [x, y] points (pixels, |x|, |y| <= {MAX_COORDINATE:g})")
     if lm is not None and lm[0][0] >= lm[1][0]:
         raise ManifestError(f"{where}: landmarks5 must list the image-left eye first (x {lm[0][0]} >= {lm[1][0]})")
     bbox = row.get("bbox")

@@ -5,11 +5,19 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from ..cache import atomic_path
 from ..images import to_uint8
 from .dataset import FaceDataset
 
 TILE = 128
 LABEL = 14
+
+
+def _save(sheet: Image.Image, out: Path) -> Path:
+    """Write ``sheet`` as PNG whatever ``out``'s suffix (``--out sheet`` is fine), atomically."""
+    with atomic_path(out) as tmp:
+        sheet.save(tmp, format="PNG")
+    return out
 
 
 def contact_sheet(dataset: FaceDataset, out: str | Path, columns: int = 8, size: int = 112) -> Path:
@@ -23,9 +31,7 @@ def contact_sheet(dataset: FaceDataset, out: str | Path, columns: int = 8, size:
         sheet.paste(Image.fromarray(face).resize((TILE, TILE)), (x, y))
         draw.text((x + 2, y + TILE), record.id[:20], fill="black")
         draw.text((x + 2, y + TILE + LABEL - 2), f"{record.role}/{record.split}", fill="gray")
-    out = Path(out)
-    sheet.save(out)
-    return out
+    return _save(sheet, Path(out))
 
 
 def pair_sheet(pairs: list[tuple[str, list[tuple[str, Path]], list[str]]], out: str | Path) -> Path:
@@ -46,6 +52,4 @@ def pair_sheet(pairs: list[tuple[str, list[tuple[str, Path]], list[str]]], out: 
             draw.text((c * TILE + 2, y), title, fill="gray")
         for i, line in enumerate([pair, *notes]):
             draw.text((2, y + LABEL + TILE + i * LABEL), line[: columns * TILE // 6], fill="black")
-    out = Path(out)
-    sheet.save(out)
-    return out
+    return _save(sheet, Path(out))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ from ..results.legend import protocol_notes
 
 SCHEMA_VERSION = 1
 ENTRIES = "entries"  # the folder of entry files inside a leaderboards/ directory
+#: the fields that make up an entry's file name: each a plain name (no '/', no '..'), or empty
+NAME_FIELDS = ("method", "dataset", "protocol", "goal", "profile")
+_PLAIN_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.+-]{0,63})?$")
 #: per-image quality metrics an entry keeps (means over the protected faces, with CIs)
 QUALITY_METRICS = ("ssim", "psnr", "lpips")
 RESULT_KEYS = {"target": str, "transform": str, "metric": str, "value": float, "lo": float, "hi": float, "n": int}
@@ -97,6 +101,9 @@ def _problems(cls: type, data: dict[str, Any]) -> list[str]:
     for name in required:
         if name in data and not isinstance(data[name], _python_type(types[name])):
             problems.append(f"{name} should be {types[name].split('[')[0]}, found {type(data[name]).__name__}")
+    for name in NAME_FIELDS:  # they name the entry's file: a run card cannot steer it out of entries/
+        if isinstance(data.get(name), str) and not _PLAIN_NAME.match(data[name]):
+            problems.append(f"{name} {data[name]!r} is not a plain name (letters, digits, '_', '.', '+', '-')")
     for i, row in enumerate(data.get("results") if isinstance(data.get("results"), list) else []):
         problems += [f"results[{i}]: {p}" for p in _row_problems(row)]
     if isinstance(data.get("results"), list) and not data["results"]:

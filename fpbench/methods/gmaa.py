@@ -42,7 +42,7 @@ from . import METHODS
 from .base import DEFAULT_SURROGATES, Method, ProtectContext
 from .expression import ACTION_UNITS, EVAL_STATES, expression_grid, sample_states, warp_expression
 from .gradient import embedding_loss, input_diversity
-from .params import Choice, Integer, Param, PathParam, Real, check_params
+from .params import MAX_STEPS, Choice, Integer, Param, PathParam, Real, check_params
 
 #: Settings each profile fills in for the parameters left unset.
 PROFILES: dict[str, dict[str, Any]] = {
@@ -78,7 +78,7 @@ DEPARTURES = (
 
 #: Every parameter's type and range (eps and alpha: Linf budgets in the canonical [0, 1] range).
 PARAMS: dict[str, Param] = dict(
-    eps=Real(0, 1), steps=Integer(1), alpha=Real(0, 1, optional=True), copies=Integer(1), momentum=Real(0),
+    eps=Real(0, 1), steps=Integer(1, MAX_STEPS), alpha=Real(0, 1, optional=True), copies=Integer(1), momentum=Real(0),
     diversity=Real(0, 1), noise_prob=Real(0, 1), noise_std=Real(0, 1), expression_strength=Real(0),
     target_views=Integer(1), extra_targets=PathParam(optional=True),
 )

@@ -30,7 +30,7 @@ from ..errors import BadInput
 from ..zoo.model import FaceModel
 from . import METHODS
 from .base import DEFAULT_SURROGATES, Method, ProtectContext
-from .params import Choice, Flag, Integer, Param, Real, check_params
+from .params import MAX_STEPS, Choice, Flag, Integer, Param, Real, check_params
 
 NORMS = ("linf", "l2")
 
@@ -39,7 +39,7 @@ L2_BUDGET_MAX = 100.0
 
 #: The attack's parameters; eps and alpha are budgets whose range depends on the norm (``BUDGETS``).
 PARAMS: dict[str, Param] = dict(
-    norm=Choice(NORMS), steps=Integer(1), random_start=Flag(), momentum=Real(0), diversity=Real(0, 1),
+    norm=Choice(NORMS), steps=Integer(1, MAX_STEPS), random_start=Flag(), momentum=Real(0), diversity=Real(0, 1),
     ti_kernel=Integer(0),
 )
 BUDGETS: dict[str, dict[str, Param]] = {

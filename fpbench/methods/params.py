@@ -15,6 +15,11 @@ from typing import Any, Mapping
 from ..errors import BadInput
 
 
+#: Most iterations a method may be asked for: far beyond any paper's (hundreds to a few thousand), and still
+#: a run that ends (``--steps 1e12`` ran for ever).
+MAX_STEPS = 100_000
+
+
 class Param:
     """One parameter's type: ``check`` returns the normalised value or raises ``ValueError(what it must be)``."""
 

@@ -199,7 +199,7 @@ def _sweep_order(folder: Path, runs: list[RunResult]) -> list[RunResult]:
     try:
         index = json.loads((folder / SWEEP_INDEX).read_text())
         cells, order = list(index["cells"]), tuple(index.get("params", ()))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):  # [[[...]]]: unreadable as well
         return runs
     rank = {sha: i for i, sha in enumerate(cells)}
     for r in runs:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import BadInput
+from ..images import ImageError, read_image
 from . import RunResult
 from .files import resolve
 
@@ -14,11 +15,19 @@ MAIN_KINDS = ("impersonation", "dodging")
 
 
 def image_file(name: str, run: Path) -> Path:
-    """The file a score row names; a one-line ``BadInput`` if it left the cache."""
+    """The file a score row names; a one-line ``BadInput`` if it left the cache or is not an image.
+
+    It is decoded here because a run folder is data that may come from elsewhere: scores naming a file that
+    is not an image (``/etc/passwd``) must not get it copied (``show --export``) or embedded (``report``)."""
     path = resolve(name)
     if path is None or not path.is_file():
         raise BadInput(f"{run}: image {name or '(none)'} is not in the cache any more; re-run the run's spec to "
                        "recompute it (or set FPBENCH_CACHE to the cache the run used)")
+    try:
+        read_image(path)
+    except ImageError as e:
+        raise BadInput(f"{run}: its scores name {path}, which is not an image ({e}); the run folder is damaged "
+                       "or was not written by fpbench") from None
     return path
 
 

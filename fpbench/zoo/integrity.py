@@ -51,11 +51,22 @@ def remember(path: Path, sha256: str) -> None:
     _HASHED[_stamp(path)] = sha256
 
 
+def load_weights(path: Path) -> dict[str, torch.Tensor]:
+    """A weights file read with ``weights_only=True``; a one-line ``BadInput`` if it is damaged or holds more
+    than tensors (a pickle with code is refused, never run, and torch's hint to load it unsafely is not
+    repeated)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001  torch raises many types for damaged or hostile files
+        raise BadInput(f"{path} is not a readable weights file (damaged, or not tensors only: "
+                       f"{type(e).__name__}); delete it and fetch or add the weights again") from None
+
+
 def file_weights_sha256(path: Path) -> str:
     """State-dict sha256 of a weights file, hashed once per file version."""
     stamp = _stamp(path)
     if stamp not in _HASHED:
-        _HASHED[stamp] = state_dict_sha256(torch.load(path, map_location="cpu", weights_only=True))
+        _HASHED[stamp] = state_dict_sha256(load_weights(path))
     return _HASHED[stamp]
 
 

@@ -56,7 +56,7 @@ def read_index() -> dict[str, dict[str, Any]]:
         return {}
     try:
         models = json.loads(p.read_text(encoding="utf-8")).get("models", {})
-    except (ValueError, AttributeError):  # UnicodeDecodeError is a ValueError
+    except (ValueError, AttributeError, RecursionError):  # UnicodeDecodeError is a ValueError; [[[...]]]
         models = None
     if not isinstance(models, dict) or not all(_valid_record(r) for r in models.values()):
         raise BadInput(f"{p} is unreadable (not an fpbench user-weights index); delete it and add your weights again "

@@ -17,6 +17,7 @@ import torch
 from ..cache import write_json
 from .catalog import ZOO, load, state_dict_sha256, weights_path
 from .golden import golden_batch, golden_inputs
+from .integrity import load_weights
 
 #: Golden embeddings of the original runtimes (present in a source checkout, not in an installed wheel).
 GOLDEN_DIR = Path(__file__).resolve().parents[2] / "tests" / "golden"
@@ -72,7 +73,7 @@ def verify(name: str, device: str = "cpu") -> Verification:
     pinned = ZOO.get(name).card.weights_sha256
     if not path.is_file():
         raise MissingWeights(f"weights for {name!r} are not in the cache; run `fpbench zoo fetch {name}` or `fpbench zoo add`")
-    got = state_dict_sha256(torch.load(path, map_location="cpu", weights_only=True))
+    got = state_dict_sha256(load_weights(path))
     cosine, note = None, ""
     golden = GOLDEN_DIR / f"{name}.npz"
     if golden.is_file() and (not pinned or got == pinned):

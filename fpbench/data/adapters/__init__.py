@@ -98,7 +98,8 @@ def _write(name: str, root: Path, draft: Draft, out: Path) -> Written:
     sha = write_manifest(out, header, draft.rows)
     report = out.with_name(f"{out.stem}.skipped.txt")
     if draft.skipped:
-        report.write_text("".join(f"{s.source}\t{s.reason}\n" for s in draft.skipped))
+        # surrogateescape: a file name that is not UTF-8 is written back as the bytes it has on disk
+        report.write_text("".join(f"{s.source}\t{s.reason}\n" for s in draft.skipped), errors="surrogateescape")
     else:
         report.unlink(missing_ok=True)
     return Written(out, sha, draft.rows, draft.skipped, report if draft.skipped else None)

@@ -9,14 +9,14 @@ import torch
 
 from ...errors import BadInput
 from ..base import Method, ProtectContext
-from ..params import Flag, Integer, Param, Real, check_params
+from ..params import MAX_STEPS, Flag, Integer, Param, Real, check_params
 from .loop import LoopSettings, feature_iterative_mask
 
 #: The spec's mini surrogate (A5.3): one embedded ArcFace-style model; the paper's IR-50 CASIA sources are
 #: not available here (bring them with `fpbench zoo add` and pass --surrogate).
 DEFAULT_SURROGATE = ("mobilefacenet",)
 
-PARAMS: dict[str, Param] = dict(eps=Real(0, 1), alpha=Real(0, 1), steps=Integer(1), random_start=Flag(),
+PARAMS: dict[str, Param] = dict(eps=Real(0, 1), alpha=Real(0, 1), steps=Integer(1, MAX_STEPS), random_start=Flag(),
                                 warmup=Integer(0), lower=Real(0, 1), upper=Real(0, 1))
 
 DEPARTURES = (
