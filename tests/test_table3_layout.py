@@ -35,7 +35,7 @@ def timed(customise: float | None, generate: float) -> dict:
 @pytest.fixture
 def run_dirs(tmp_path):
     identify_run("fi-uap", "person", timed(2.5, 0.001)).save(tmp_path / "fi-uap")
-    identify_run("gap", "universal", timed(40.0, 0.002)).save(tmp_path / "gap")
+    identify_run("gap", "universal", timed(0.01, 0.002), stage_seconds={"fit": 40.0}).save(tmp_path / "gap")
     identify_run("pgd", "image", None, stage_seconds={"protect": 3.0}, work={"protected": 30}).save(tmp_path / "pgd")
     identify_run("opom-convexhull", None, None).save(tmp_path / "opom")  # cached: nothing timed; older card
     return tmp_path
@@ -55,7 +55,9 @@ def test_layout_rows_times_and_apsr_from_the_runs(run_dirs, capsys):
     assert rows["FIM (published)"] == ["Image-specific", "/", "1.65", "89.15"]
     assert rows["GAP (published)"] == ["Universal", "0", "0", "27.55"]
     notes = [line for line in lines if line.startswith("#")]
-    assert any("gap: the universal mask took 40 s to make" in n for n in notes)
+    assert "# gap: one mask for everyone, nothing to customise per person (T_cus 0, as in the paper); its training " \
+           "took 40 s (fit stage); timed on cpu" in notes
+    assert "# fi-uap: timed on cpu" in notes
     assert any("authors' GPU; not comparable" in n for n in notes)
 
 

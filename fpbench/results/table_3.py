@@ -3,9 +3,9 @@
 protection over the black-box targets), the runs first, then the paper's rows in a block of their own.
 
 Times come from the run cards: person-scope methods record T_cus per mask and T_gen per image
-(``mask_seconds``); a universal mask is made once for everyone, so its T_cus is 0 as in the paper (the one-off
-time is in the notes); image-scope methods have no T_cus ("/") and T_gen = protect-stage seconds per protected
-image. Outputs taken from the cache were not timed ("-"). The paper's seconds are the authors' GPU's.
+(``mask_seconds``); a universal mask is made once for everyone, so its T_cus is 0 as in the paper (the
+one-off training time is in the notes); image-scope methods have no T_cus ("/") and T_gen = protect-stage
+seconds per protected image. Outputs taken from the cache were not timed ("-"). The paper's seconds are the authors' GPU's.
 """
 from __future__ import annotations
 
@@ -54,20 +54,21 @@ def run_row(run: RunResult) -> tuple[list[str], str | None]:
     card, scope = run.card, method_scope(run)
     seconds = card.get("mask_seconds") or {}
     customise, generate = seconds.get("customise") or {}, seconds.get("generate") or {}
-    note = None
+    note: str | None = None
     if scope == "image":
         protected = (card.get("work") or {}).get("protected") or 0
         total = (card.get("stage_seconds") or {}).get("protect")
         t_cus, t_gen = "/", _seconds(total / protected if protected and total is not None else None)
     elif scope == "universal":
         t_cus, t_gen = "0", _seconds(generate.get("mean"))
-        if customise:
-            note = f"{run.label}: the universal mask took {customise['mean']:.3g} s to make, once for everyone"
+        fit = (card.get("stage_seconds") or {}).get("fit")
+        note = (f"{run.label}: one mask for everyone, nothing to customise per person (T_cus 0, as in the paper)"
+                + (f"; its training took {fit:.3g} s (fit stage)" if fit else ""))
     else:
         t_cus, t_gen = _seconds(customise.get("mean")), _seconds(generate.get("mean"))
     device = customise.get("device") or generate.get("device")
-    if device and note is None:
-        note = f"{run.label}: timed on {device}"
+    if device:
+        note = f"{note}; timed on {device}" if note else f"{run.label}: timed on {device}"
     try:
         est = build_table([run], ["apsr"]).cells.get((_labels([run])[0], BLACK_BOX, "apsr"))
     except BadInput:
