@@ -43,14 +43,15 @@ def white_box_model(name: str, device: torch.device) -> FaceModel:
     return model
 
 
-def resolve_mask_l2(requested: float | str | None, protocol: Any, scope: str) -> float | None:
-    """The L2 norm a run rescales perturbations to: ``--mask-l2`` when given (``none``: never), else the
-    protocol's default for person and universal masks (identify: 4.706, AdvCloak's 1200 on 0-255)."""
+def resolve_mask_l2(requested: float | str | None, protocol: Any, scope: str) -> float | str | None:
+    """The L2 norm a run rescales perturbations to: ``--mask-l2`` when given, else the protocol's default for
+    person and universal masks (identify: 4.706, AdvCloak's 1200 on 0-255). ``none`` stays in the spec where
+    it turns a default off (so the card's spec re-runs the same run) and is None elsewhere (the same run as
+    no option)."""
+    default = protocol.default_mask_l2 if scope in ("person", "universal") else None
     if requested == NO_MASK_L2:
-        return None
-    if requested is not None:
-        return float(requested)
-    return protocol.default_mask_l2 if scope in ("person", "universal") else None
+        return NO_MASK_L2 if default is not None else None
+    return float(requested) if requested is not None else default
 
 
 class Runner:

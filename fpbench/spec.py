@@ -78,6 +78,11 @@ class RunSpec:
         check_device(self.device)
         return self
 
+    @property
+    def mask_norm(self) -> float | None:
+        """The L2 norm perturbations are rescaled to, None for none (``mask_l2`` None or ``"none"``)."""
+        return None if self.mask_l2 in (None, NO_MASK_L2) else float(self.mask_l2)
+
     def with_(self, **changes: Any) -> "RunSpec":
         return replace(self, **changes)
 

@@ -15,6 +15,7 @@ from fpbench.protocols.base import OneFace
 from fpbench.protocols.identify import ADVCLOAK_MASK_L2, _rows
 from fpbench.results.tables import build_table
 from fpbench.runner import Runner
+from fpbench.spec import RunSpec
 from test_core_v2 import identify_dataset, spec
 
 
@@ -39,6 +40,11 @@ def test_mask_l2_none_turns_the_default_off_and_a_number_overrides_it(fresh_cach
     name = identify_dataset(tmp_path)
     off = Runner(spec(method="toy-person", dataset=name, mask_l2="none"), None, progress=False).execute()
     assert off.card["mask_l2"] is None and off.card["protocol"]["mask_l2"] == "not rescaled (--mask-l2 none)"
+    # the card's spec keeps "none", so re-running it (leaderboard check) is the same run, not the default
+    assert off.card["spec"]["mask_l2"] == "none"
+    again = Runner(RunSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in off.card["spec"].items()}),
+                   None, progress=False)
+    assert again.spec.mask_l2 == "none" and again.spec.mask_norm is None
     raw = mask_norms()
     assert len(raw) == 2 and all(abs(n - 4.706) > 0.1 for n in raw)  # the toy masks as the method makes them
     other = Runner(spec(method="toy-person", dataset=name, mask_l2=2.0), None, progress=False).execute()
@@ -48,6 +54,9 @@ def test_mask_l2_none_turns_the_default_off_and_a_number_overrides_it(fresh_cach
 def test_image_scope_methods_and_other_protocols_keep_no_default(fresh_cache, tmp_path):
     name = identify_dataset(tmp_path)
     assert Runner(spec(method="none", dataset=name), None, progress=False).spec.mask_l2 is None
+    # "none" where nothing would be rescaled anyway is the same run as no option
+    assert Runner(spec(method="none", dataset=name, mask_l2="none"), None, progress=False).spec == \
+        Runner(spec(method="none", dataset=name), None, progress=False).spec
     assert Runner(spec(), None, progress=False).spec.mask_l2 is None  # verify protocol
 
 

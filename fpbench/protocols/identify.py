@@ -82,7 +82,7 @@ class Identify(Protocol):
                 "distractors": len(state.dataset.select(role="distractor")),
                 "side": state.spec.side, "gallery": SIDE_GALLERY[state.spec.side],
                 "method_scope": state.method.scope,
-                "mask_l2": mask_l2_note(state.spec.mask_l2, state.method.scope)}
+                "mask_l2": mask_l2_note(state.spec.mask_norm, state.method.scope)}
 
     def score(self, state: "RunState", protected: "Protected") -> pd.DataFrame:
         from ..pipeline.restore import channel
