@@ -28,7 +28,7 @@ from .pipeline.quality import run_quality
 from .pipeline.state import RunState
 from .pipeline.thresholds import target_thresholds
 from .protocols import PROTOCOLS, protocol_for
-from .spec import RunSpec, check_device
+from .spec import NO_MASK_L2, RunSpec, check_device
 from .targets import make_target, parse_target, target_names
 from .threads import set_threads
 from .transforms import make_transform
@@ -41,6 +41,17 @@ def white_box_model(name: str, device: torch.device) -> FaceModel:
     if model is None:
         raise BadInput(f"target {name!r} has no local model and cannot serve as a white-box surrogate")
     return model
+
+
+def resolve_mask_l2(requested: float | str | None, protocol: Any, scope: str) -> float | str | None:
+    """The L2 norm a run rescales perturbations to: ``--mask-l2`` when given, else the protocol's default for
+    person and universal masks (identify: 4.706, AdvCloak's 1200 on 0-255). ``none`` stays in the spec where
+    it turns a default off (so the card's spec re-runs the same run) and is None elsewhere (the same run as
+    no option)."""
+    default = protocol.default_mask_l2 if scope in ("person", "universal") else None
+    if requested == NO_MASK_L2:
+        return NO_MASK_L2 if default is not None else None
+    return float(requested) if requested is not None else default
 
 
 class Runner:
@@ -81,6 +92,10 @@ class Runner:
             raise BadInput(f"protocol {protocol.name!r} runs --goal {' or '.join(protocol.goals)}, not {spec.goal!r}")
         if spec.goal not in method_cls.goals:
             raise BadInput(f"method {spec.method!r} is made for --goal {' or '.join(method_cls.goals)}, not {spec.goal!r}")
+        if spec.side not in protocol.sides:
+            raise BadInput(f"protocol {protocol.name!r} protects the {' or '.join(protocol.sides)} side only, not "
+                           f"--side {spec.side}; --side gallery needs --protocol identify")
+        spec = self.spec = spec.with_(mask_l2=resolve_mask_l2(spec.mask_l2, protocol, method_cls.scope))
         self.surrogate_names: tuple[str, ...] = surrogate_names
         if "surrogates" in self.method.needs and not self.surrogate_names:
             raise BadInput(f"method {spec.method!r} needs white-box surrogates: pass --surrogate NAME[,NAME...]")

@@ -13,6 +13,13 @@ from .metrics.verification import ASR_FAR, ESR_FAR
 
 GOALS = ("impersonate", "dodge")
 
+#: Which photos of a protected person an identify run masks (spec A1.1): ``probe`` (AdvCloak/OPOM: the
+#: attacker's gallery holds clean photos, the person's new photos are masked) or ``gallery`` (the Fawkes
+#: threat model: the person's photos in the attacker's gallery are masked, clean probes query it).
+SIDES = ("probe", "gallery")
+#: ``--mask-l2 none``: no renormalisation even where the protocol has a default
+NO_MASK_L2 = "none"
+
 #: Profiles scale the work: ``mini`` finishes in minutes on a 2-core CPU, ``paper`` uses the papers' settings.
 PROFILES = ("mini", "paper")
 
@@ -37,7 +44,10 @@ class RunSpec:
     far: float = ASR_FAR
     esr_far: float = ESR_FAR  # ErasableMask eq. 18: tau_2 is the FAR-0.1 threshold (see metrics.verification)
     quality: bool = True
-    mask_l2: float | None = None  # renormalise every perturbation to this L2 norm ([0,1] units), as AdvCloak does
+    # renormalise every perturbation to this L2 norm ([0,1] units), as AdvCloak does; None: the protocol's
+    # default (identify: 4.706 for person and universal masks), "none": never
+    mask_l2: float | str | None = None
+    side: str = "probe"  # identify protocol: which side of the search holds the protected photos (SIDES)
 
     def validate(self) -> "RunSpec":
         """Raise ``BadInput`` for values that cannot work, before anything is loaded or computed."""
@@ -60,10 +70,18 @@ class RunSpec:
                 raise BadInput(f"--{key} must be a finite number, got {value!r}")
             if value < 0:
                 raise BadInput(f"--{key} must be >= 0, got {value}")
-        if self.mask_l2 is not None and not (0 < float(self.mask_l2) < float("inf")):
-            raise BadInput(f"--mask-l2 must be a finite number > 0, got {self.mask_l2}")
+        if self.mask_l2 is not None and self.mask_l2 != NO_MASK_L2 and (
+                isinstance(self.mask_l2, (str, bool)) or not (0 < float(self.mask_l2) < float("inf"))):
+            raise BadInput(f"--mask-l2 must be a finite number > 0 or {NO_MASK_L2}, got {self.mask_l2}")
+        if self.side not in SIDES:
+            raise BadInput(f"unknown --side {self.side!r}; available: {', '.join(SIDES)}")
         check_device(self.device)
         return self
+
+    @property
+    def mask_norm(self) -> float | None:
+        """The L2 norm perturbations are rescaled to, None for none (``mask_l2`` None or ``"none"``)."""
+        return None if self.mask_l2 in (None, NO_MASK_L2) else float(self.mask_l2)
 
     def with_(self, **changes: Any) -> "RunSpec":
         return replace(self, **changes)
@@ -72,7 +90,7 @@ class RunSpec:
         d = asdict(self)
         d["targets"], d["transforms"], d["surrogates"] = list(self.targets), list(self.transforms), list(self.surrogates)
         d["authorised"] = list(self.authorised)
-        for key, default in (("protocol", ""), ("authorised", []), ("mask_l2", None)):
+        for key, default in (("protocol", ""), ("authorised", []), ("mask_l2", None), ("side", "probe")):
             if d[key] == default:  # v1 specs had none of these: same run, same name and cache key
                 del d[key]
         return d

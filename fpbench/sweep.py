@@ -51,7 +51,7 @@ def load_sweep(path: Path, out: Path | None = None, device: str | None = None) -
     """The sweep of a YAML spec, every cell validated (a wrong key or value: one line naming the file)."""
     doc = read_sweep_file(path)
     common = {k: doc[k] for k in ("dataset", "goal", "profile", "batch_size", "far", "esr_far", "quality", "protocol",
-                                  "mask_l2") if k in doc}
+                                  "mask_l2", "side") if k in doc}
     specs = []
     for seed in doc.get("seeds", [0]):
         for entry in doc["methods"]:

@@ -156,5 +156,6 @@ KEYS: dict[str, Callable[[Any, str], Any]] = {
     "table_metric": text, "targets": names, "transforms": names,
     "surrogates": lambda v, where: names(v, where, allow_empty=True), "seeds": integers, "methods": methods,
     "batch_size": lambda v, where: integer(v, where, low=1), "far": number, "esr_far": number, "quality": flag,
-    "protocol": text, "mask_l2": number, "claims": text,
+    "protocol": text, "mask_l2": lambda v, where: "none" if v == "none" else number(v, where),
+    "side": text, "claims": text,
 }

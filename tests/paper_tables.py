@@ -86,7 +86,8 @@ def erasablemask() -> dict[str, dict[Key, str]]:
 
 
 def advcloak() -> dict[str, dict[Key, str]]:
-    """Tables 1 (Privacy-Commons) and 2 (Privacy-Celebrities): Top-1 / Top-5 per source model, method and target."""
+    """Tables 1 (Privacy-Commons) and 2 (Privacy-Celebrities): Top-1 / Top-5 per source model, method and target;
+    Table 3: computation times (T_cus, T_gen) and APSR per method."""
     columns = [(t, m) for t in ("ArcFace", "CosFace", "SFace", "MobileNet", "SENet", "IncRes", "Average")
                for m in ("top1", "top5")]
     out = {}
@@ -95,6 +96,11 @@ def advcloak() -> dict[str, dict[Key, str]]:
         lines = block("advcloak.txt", "Source Model | Method", end, occurrence=i)
         out[str(i + 1)] = table(lines, 14, r"\|", ("ArcFace", "CosFace", "Softmax"),
                                 lambda g, r, c, m, d=dataset: (d, "none", g, r, c, m), columns)
+    # Table 3 (Privacy-Commons, ArcFace source): "/" cells (no customisation for image-specific masks) are absent
+    lines = [line.replace("| / |", "| - |") for line in block("advcloak.txt", "Type of Mask | Methods", "4.5.1 The")]
+    out["3"] = table(lines, 3, r"\|", ("Image-specific mask", "Person-Specific mask", "Universal mask"),
+                     lambda g, r, c, m: ("Privacy-Commons", "none", "ArcFace", r, c, m),
+                     [("T_cus", "time_customise"), ("T_gen", "time_generate"), ("APSR", "apsr")])
     return out
 
 

@@ -19,7 +19,7 @@ COLUMNS = ["paper", "table", "dataset", "processing", "surrogate", "row", "colum
 KEY = ["dataset", "processing", "surrogate", "row", "column", "metric"]
 #: every table transcribed into the CSVs
 PAPER_TABLES = [(paper, table) for paper, tables in
-                {"erasablemask": ["II", "III", "IV", "V", "VI"], "advcloak": ["1", "2"], "pmt": ["VI", "VII", "VIII"]}.items()
+                {"erasablemask": ["II", "III", "IV", "V", "VI"], "advcloak": ["1", "2", "3"], "pmt": ["VI", "VII", "VIII"]}.items()
                 for table in tables]
 
 
@@ -27,7 +27,7 @@ PAPER_TABLES = [(paper, table) for paper, tables in
 def test_csvs_parse_with_source_and_units(paper):
     df = published(paper)
     assert list(df.columns) == COLUMNS and len(df) > 100
-    assert set(df["unit"]) <= {"percent", "raw"} and (df["source"] != "").all()
+    assert set(df["unit"]) <= {"percent", "raw", "s"} and (df["source"] != "").all()
     assert not df.duplicated(["table", *KEY]).any()
     assert df.loc[df["unit"] == "percent", "value"].between(0, 100).all()
 
@@ -67,11 +67,28 @@ def test_erasablemask_tables_are_complete():
 def test_advcloak_averages_match_their_rows():
     """The Average column is the mean of the six targets, up to the papers' rounding."""
     df = published("advcloak")
+    df = df[df["table"].isin(["1", "2"])]
     keys = ["table", "surrogate", "row", "metric"]
     means = df[df["column"] != "Average"].groupby(keys)["value"].mean()
     reported = df[df["column"] == "Average"].set_index(keys)["value"]
     assert len(reported) == 2 * 3 * 10 * 2  # tables x surrogates x methods x (top1, top5)
     assert (means - reported).abs().max() <= 0.1
+
+
+def test_advcloak_table3_apsr_is_the_table1_arcface_average():
+    """Table 3's APSR of the methods also in Table 1 equals their ArcFace-source Top-1 Average there (within
+    rounding); image-specific rows have no T_cus ("/" in the paper) and every row says its type of mask."""
+    t1, t3 = published("advcloak", "1"), published("advcloak", "3")
+    average = t1[(t1["surrogate"] == "ArcFace") & (t1["column"] == "Average") & (t1["metric"] == "top1")]
+    average = average.set_index("row")["value"]
+    apsr = t3[t3["metric"] == "apsr"].set_index("row")["value"]
+    shared = [r for r in apsr.index if r in average.index]
+    assert len(apsr) == 9 and sorted(shared) == sorted(["GAP", "AdvFaces+", "FI-UAP", "AdvCloak", "OPOM-ConvexHull",
+                                                        "AdvCloak-ConvexHull"])
+    assert (apsr[shared] - average[shared]).abs().max() <= 0.1
+    image = t3[t3["notes"].str.startswith("type of mask: Image-specific")]
+    assert set(image["row"]) == {"FIM", "LowKey", "AdvFaces"} and "time_customise" not in set(image["metric"])
+    assert t3["notes"].str.match(r"type of mask: (Image-specific|Person-specific|Universal);").all()
 
 
 def test_pmt_averages_are_the_unauthorised_models_mean():

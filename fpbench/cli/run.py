@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..runner import Runner
-from ..spec import GOALS, PROFILES, RunSpec
+from ..spec import GOALS, NO_MASK_L2, PROFILES, SIDES, RunSpec
 from ..transforms import DEFAULT_CHANNEL
 from .options import DefaultsHelp, comma_list, key_value, non_negative, number, positive_int, target_list
 
@@ -35,9 +35,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                   "the one the dataset's manifest names, else verify")
     p.add_argument("--authorised", type=comma_list, default=[],
                    help="authorise protocol: the target(s) the face's owner allows, a,b")
-    p.add_argument("--mask-l2", type=number, default=None,
+    p.add_argument("--mask-l2", type=mask_l2, default=None, metavar="L2|none",
                    help="renormalise every perturbation to this L2 norm in [0,1] units (AdvCloak: 4.706 = 1200 on "
-                        "0-255); unset: as the method makes it")
+                        "0-255); none: never; unset: the protocol's default (identify: 4.706 for person and "
+                        "universal masks), else as the method makes it")
+    p.add_argument("--side", choices=SIDES, default="probe",
+                   help="identify protocol: protect the probe photos (AdvCloak/OPOM: the attacker's gallery holds "
+                        "clean photos) or the gallery photos (the Fawkes threat model: clean probes query a gallery "
+                        "of protected photos)")
     p.add_argument("--surrogate", type=comma_list, default=[],
                    help="white-box model(s) for the method: a,b,c (none: the method's default)")
     p.add_argument("--profile", choices=PROFILES, default="mini", help="mini: CPU minutes; paper: the paper's settings")
@@ -66,7 +71,17 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
                    transforms=tuple(transforms), goal=args.goal, surrogates=tuple(args.surrogate),
                    params=params, profile=args.profile, seed=args.seed, device=args.device,
                    batch_size=args.batch_size, far=args.far, quality=not args.no_quality, protocol=args.protocol,
-                   authorised=tuple(args.authorised), mask_l2=args.mask_l2)
+                   authorised=tuple(args.authorised), mask_l2=args.mask_l2, side=args.side)
+
+
+def mask_l2(text: str) -> float | str:
+    """``--mask-l2``: a positive number (fractions allowed) or ``none``."""
+    if text.strip().lower() == NO_MASK_L2:
+        return NO_MASK_L2
+    value = number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 or {NO_MASK_L2}, got {text}")
+    return value
 
 
 def _flat(lists: list[list[str]] | None) -> list[str]:
@@ -124,13 +139,15 @@ def show_result(console: Console, result) -> None:
 
         clean = card["method"]["method"] == "none"
         console.print(render_vii(result.scores, list(spec.get("authorised") or []), clean), highlight=False)
-    setting = {"verify": f"{spec.get('goal')}, FAR {spec.get('far')}", "identify": "1:N identification",
+    setting = {"verify": f"{spec.get('goal')}, FAR {spec.get('far')}", "identify": identify_setting(spec),
                "authorise": f"authorised and unauthorised models, FAR {spec.get('far')}"}.get(proto, proto)
     title = f"{card['method']['method']} on {(card.get('dataset') or {}).get('name', '?')} ({setting})"
     over = "identities" if any(METRICS[m].cluster for m in metrics) else "pairs"
     unit = "probe/genuine pairs" if proto == "identify" else "pairs"
     console.print(f"[bold]{escape(title)}[/]; cells: % [95% bootstrap CI over {over}], "
                   f"n = {pair_count(card, len(result.scores))} {unit}", highlight=False)
+    if proto == "identify" and (card.get("protocol") or {}).get("mask_l2"):
+        console.print(escape(f"masks: {card['protocol']['mask_l2']}"), highlight=False)
     if (card.get("dataset") or {}).get("note"):
         console.print(escape(f"data: {card['dataset']['note']} ({card['dataset']['name']})"), highlight=False)
     for line in protocol_notes(card):
@@ -157,6 +174,13 @@ def show_result(console: Console, result) -> None:
     work = card.get("work") or {}
     console.print(f"computed: {work.get('protected', 0)} protected, {work.get('embedded', 0)} embeddings "
                   f"(the rest from the cache); run dir: {result.path}", highlight=False)
+
+
+def identify_setting(spec: dict) -> str:
+    """The identify protocol's setting in a run's title: which side of the search is protected."""
+    if spec.get("side", "probe") == "gallery":
+        return "1:N identification, protected gallery: clean probes (Fawkes threat model)"
+    return "1:N identification, protected probes"
 
 
 def api_lines(card: dict, scores) -> list[str]:

@@ -10,6 +10,7 @@ from ..errors import BadInput
 from ..metrics.registry import METRICS, parse_metrics
 from ..results import RunResult, default_metrics, load_runs
 from ..results.baselines import add_published
+from ..results.table_3 import is_layout, render_table_3
 from ..results.tables import AGGREGATES, AXES, FORMATS, build_table, holdings, notes, render
 from .options import DefaultsHelp
 
@@ -37,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wide", action="store_true", help="LaTeX: a table* spanning both columns of a two-column page")
     p.add_argument("--baseline", action="append", metavar="PAPER:TABLE[:DATASET]",
                    help="add a paper's published rows for the same targets and metrics in a block of their own, e.g. "
-                        "erasablemask:II (baselines/*.csv; repeatable)")
+                        "erasablemask:II (baselines/*.csv; repeatable); advcloak:3 is AdvCloak's Table 3 layout of its "
+                        "own: method, type of mask, T_cus, T_gen, APSR of identify runs beside the paper's rows")
     p.set_defaults(handler=handle)
 
 
@@ -48,6 +50,12 @@ def main_metrics(runs: list[RunResult]) -> list[str]:
 
 def handle(args: argparse.Namespace) -> int:
     runs = load_runs(args.runs)
+    if any(is_layout(s) for s in args.baseline or []):
+        if len(args.baseline) > 1 or args.metric or args.rows != "method" or args.cols != "target":
+            raise BadInput("--baseline advcloak:3 is a layout of its own (method, type, T_cus, T_gen, APSR): give it "
+                           "alone, without --metric, --rows or --cols")
+        print(render_table_3(runs, args.format), end="")
+        return 0
     metrics = parse_metrics(args.metric) if args.metric else main_metrics(runs)
     if args.transform:
         held = holdings(runs)

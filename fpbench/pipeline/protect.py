@@ -43,7 +43,7 @@ def method_key(state: RunState) -> str:
     return json_sha256({
         "method": state.method.card(), "surrogates": [m.card.weights_sha256 for m in state.surrogates],
         "goal": s.goal, "seed": s.seed, "size": state.size, "batch_size": s.batch_size, "profile": s.profile,
-        "mask_l2": s.mask_l2, "authorised": [t.card() for t in authorised_targets(state)],
+        "mask_l2": s.mask_norm, "authorised": [t.card() for t in authorised_targets(state)],
     })
 
 
@@ -114,8 +114,8 @@ def _image_units(state: RunState, protected: Protected, hashes: dict[str, str]) 
         if adv.shape != x.shape:
             raise BadInput(f"method {spec.method!r} misbehaved: protect returned shape {tuple(adv.shape)} for "
                            f"input {tuple(x.shape)}")
-        if spec.mask_l2 is not None:
-            adv = (x + renormalise(adv - x, spec.mask_l2)).clamp(0, 1)
+        if spec.mask_norm is not None:
+            adv = (x + renormalise(adv - x, spec.mask_norm)).clamp(0, 1)
         for k, img in zip(keys, adv):
             protected.store.put(k, img)
         state.work.protected += n
@@ -181,7 +181,7 @@ def _mask(state: RunState, path, identity: str, inference: list, protected: Prot
     protected.mask_seconds.setdefault("customise", []).append(time.perf_counter() - t0)
     if mask.numel() != 3 * state.size ** 2:
         raise BadInput(f"method {state.spec.method!r} misbehaved: its mask is not one (3, {state.size}, {state.size}) image")
-    mask = renormalise(mask.detach().cpu().reshape(1, 3, state.size, state.size), state.spec.mask_l2)[0]
+    mask = renormalise(mask.detach().cpu().reshape(1, 3, state.size, state.size), state.spec.mask_norm)[0]
     with atomic_path(path) as tmp:
         torch.save(mask, tmp)
     return mask

@@ -47,6 +47,10 @@ class Protocol:
     needs_embeddings: ClassVar[bool] = False
     #: whether scoring decides at the targets' FAR thresholds (1:N ranking does not)
     uses_thresholds: ClassVar[bool] = True
+    #: which photos the protection is applied to (``--side``; the first is the default, see ``spec.SIDES``)
+    sides: ClassVar[tuple[str, ...]] = ("probe",)
+    #: L2 norm ([0,1] units) person and universal masks are rescaled to unless ``--mask-l2`` says otherwise
+    default_mask_l2: ClassVar[float | None] = None
 
     def items(self, dataset: FaceDataset, goal: str) -> Sequence[Item]:
         """The faces to protect, in a fixed order."""

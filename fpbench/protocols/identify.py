@@ -8,6 +8,12 @@ probe and genuine crops come from one source photo (synthetic variants, ``same_p
 ``hit{k}_real`` columns, which the real-photo metrics (top1_real, top5_real) read. Person
 masks are made from the person's inference photos (role ``gallery``, as the CelebA adapter writes them) and
 never from test photos.
+
+``--side gallery`` turns the search around (the Fawkes threat model): the probe is the clean photo i and the
+genuine entry of its gallery is the protected photo j, i.e. the person's photos the attacker enrolled are the
+masked ones. The default ``--side probe`` is AdvCloak's and OPOM's (spec A1.1). Person and universal masks
+are rescaled to L2 = 4.706 ([0,1] units; 1200 on 0-255) unless ``--mask-l2`` says otherwise, as in AdvCloak's
+tables (spec A2.4).
 """
 from __future__ import annotations
 
@@ -26,6 +32,15 @@ if TYPE_CHECKING:
     from ..pipeline.state import RunState
 
 TOP_K = (1, 5, 10)
+#: AdvCloak's mask norm: 1200 in 0-255 units over 3 x 112 x 112 values = 1200 / 255 in [0,1] units
+ADVCLOAK_MASK_L2 = 4.706
+#: what each side's searches look like, for the run card and the run output
+SIDE_GALLERY = {
+    "probe": "per pair: protected probe photo i vs one clean genuine photo j + every distractor (spec A1.4); "
+             "ties go to the genuine",
+    "gallery": "per pair: clean probe photo i vs one protected genuine photo j (the attacker's enrolled photos are "
+               "masked: the Fawkes threat model) + every clean distractor; ties go to the genuine",
+}
 
 
 class Identify(Protocol):
@@ -36,6 +51,8 @@ class Identify(Protocol):
     manifest_names = ("opom-1toN", "identification", "privacy-commons")
     needs_embeddings = True
     uses_thresholds = False
+    sides = ("probe", "gallery")
+    default_mask_l2 = ADVCLOAK_MASK_L2
 
     def items(self, dataset: FaceDataset, goal: str) -> list[OneFace]:
         probes = sorted(dataset.select(role="probe", split="test"), key=lambda r: r.id)
@@ -63,7 +80,9 @@ class Identify(Protocol):
         n = sum(_count(probes, c) * (_count(probes, c) - 1) for c in identities)
         return {"identities": len(identities), "probes": len(probes), "probe_pairs": n,
                 "distractors": len(state.dataset.select(role="distractor")),
-                "gallery": "per pair: one clean genuine photo + every distractor (spec A1.4); ties go to the genuine"}
+                "side": state.spec.side, "gallery": SIDE_GALLERY[state.spec.side],
+                "method_scope": state.method.scope,
+                "mask_l2": mask_l2_note(state.spec.mask_norm, state.method.scope)}
 
     def score(self, state: "RunState", protected: "Protected") -> pd.DataFrame:
         from ..pipeline.restore import channel
@@ -92,8 +111,20 @@ class Identify(Protocol):
                         adv.append(target.embeddings(x_t, spec.batch_size))
                     state.progress.advance(task, len(chunk))
                 e_adv = np.concatenate(adv)
-                rows += _rows(probes, e_adv, clean_of, e_dis, target.display, transform.name, real_subset)
+                rows += _rows(probes, e_adv, clean_of, e_dis, target.display, transform.name, real_subset,
+                              spec.side)
         return pd.DataFrame(rows)
+
+
+def mask_l2_note(mask_l2: float | None, scope: str) -> str:
+    """How the run's masks were scaled, for the card."""
+    if mask_l2 is None:
+        return ("not rescaled (--mask-l2 none)" if scope in ("person", "universal")
+                else "not rescaled (image-scope method; pass --mask-l2 to rescale)")
+    if mask_l2 == ADVCLOAK_MASK_L2:
+        return (f"rescaled to L2 {mask_l2:g} ([0,1] units; 1200 on 0-255): the identify default for person and "
+                "universal masks, as in AdvCloak's tables (--mask-l2 X overrides, --mask-l2 none turns it off)")
+    return f"rescaled to L2 {mask_l2:g} ([0,1] units; {mask_l2 * 255:.0f} on 0-255) by --mask-l2"
 
 
 def probes_records(probes: Sequence[OneFace]) -> list[FaceRecord]:
@@ -118,21 +149,25 @@ def _embed_records(state: "RunState", target: EmbeddingTarget, records: list[Fac
 
 
 def _rows(probes: Sequence[OneFace], e_adv: np.ndarray, clean_of: dict[str, np.ndarray], e_dis: np.ndarray,
-          target: str, transform: str, real_subset: bool) -> list[dict[str, Any]]:
-    """Per ordered pair (protected probe i, clean genuine j) of one identity: distractors above the genuine;
-    with ``real_subset``, also the hits of the pairs of two different photos (``hit{k}_real``)."""
+          target: str, transform: str, real_subset: bool, side: str = "probe") -> list[dict[str, Any]]:
+    """Per ordered pair (probe i, genuine j) of one identity: distractors above the genuine. ``side`` "probe":
+    protected i vs clean j; "gallery": clean i vs protected j. With ``real_subset``, also the hits of the pairs
+    of two different photos (``hit{k}_real``)."""
     rows = []
-    above_all = e_adv @ e_dis.T  # (probes, distractors)
+    adv_of = {p.id: e for p, e in zip(probes, e_adv)}
+    query_of, genuine_of = (adv_of, clean_of) if side == "probe" else (clean_of, adv_of)
+    queries = np.stack([query_of[p.id] for p in probes]) if probes else e_adv
+    above_all = queries @ e_dis.T  # (probes, distractors)
     for a, p in enumerate(probes):
         for q in probes:
             if q.source.identity != p.source.identity or q.id == p.id:
                 continue
-            s_pg = float(e_adv[a] @ clean_of[q.id])
+            s_pg = float(queries[a] @ genuine_of[q.id])
             n_above = int((above_all[a] > s_pg).sum())
             same = bool(p.source.sha256) and p.source.sha256 == q.source.sha256
             hits = {k: n_above < k for k in TOP_K}
             rows.append({"pair": f"{p.id}|{q.id}", "identity": p.source.identity, "source": p.id, "genuine": q.id,
-                         "target": target, "transform": transform, "kind": "identification",
+                         "target": target, "transform": transform, "kind": "identification", "side": side,
                          "similarity": s_pg, "n_above": n_above, "same_photo": same,
                          **{f"hit{k}": hit for k, hit in hits.items()},
                          **({f"hit{k}_real": None if same else hit for k, hit in hits.items()} if real_subset else {})})

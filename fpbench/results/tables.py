@@ -142,11 +142,17 @@ def context(runs: Sequence[RunResult]) -> str:
 
     spec = lambda r: r.card.get("spec") or {}
     dataset = values(lambda r: (r.card.get("dataset") or {}).get("name"))
-    setting = values(lambda r: f"{protocol(r)} ({spec(r)['goal']})" if spec(r).get("goal") else protocol(r))
+    setting = values(lambda r: f"{protocol(r)}{_side(spec(r))} ({spec(r)['goal']})" if spec(r).get("goal")
+                     else protocol(r) + _side(spec(r)))
     fars = values(lambda r: format_value(spec(r)["far"]) if protocol(r) != "identify" and spec(r).get("far") else None)
     n = values(lambda r: (r.card.get("dataset") or {}).get("pairs"))
     parts = [dataset, setting, f"FAR {fars}" if fars else "", f"n = {n} protected faces" if n else ""]
     return "; ".join(p for p in parts if p)
+
+
+def _side(spec: dict) -> str:
+    """`` gallery side`` for identify runs that protect the attacker's gallery (``--side gallery``)."""
+    return ", protected gallery" if spec.get("side", "probe") != "probe" else ""
 
 
 def _holdings(runs: Sequence[RunResult], scores: pd.DataFrame, quality: pd.DataFrame) -> str:

@@ -1,4 +1,5 @@
-"""Manifests for a user's own copy of a public face dataset (lfw, celeba, celebahq, ffhq) or any folder.
+"""Manifests for a user's own copy of a public face dataset (lfw, lfw-1n, celeba, celebahq, ffhq,
+privacy-commons) or any folder.
 
 fpbench ships no third-party photos. ``fpbench data manifest NAME --root DIR`` reads the dataset in its
 standard layout (see each adapter's docstring and data_manifests/README.md), sets the protocol's roles and
@@ -19,7 +20,7 @@ from ...errors import BadInput, FpbenchError
 from ..dataset import FaceDataset
 from ..manifest import Manifest, read_manifest, write_manifest
 from ..prepare import CROP_SIZES, load_prepared
-from . import celeba, celebahq, ffhq, folder, lfw
+from . import celeba, celebahq, ffhq, folder, lfw, lfw1n, privacy_commons
 from .common import Draft, Options, Progress, Skipped
 
 Adapter = Callable[[Path, Options, "Progress | None"], Draft]  # root, options, progress -> manifest draft
@@ -31,6 +32,10 @@ ADAPTERS: dict[str, tuple[Adapter, str]] = {
     "celebahq": (celebahq.build, "CelebA-HQ, your copy: AMT-GAN/CLIP2Protect impersonation (4 targets, 1,000 sources)"),
     "ffhq": (ffhq.build, "FFHQ, your copy: seeded targets and sources, each photo its own identity"),
     "folder": (folder.build, "Your own photos: one identity per subfolder (or per file), every face a source"),
+    "lfw-1n": (lfw1n.build, "LFW, your copy, as a 1:N identification set: people with >= 12 photos protected "
+                            "(10 inference + the rest test photos), one-photo people as distractors"),
+    "privacy-commons": (privacy_commons.build, "Privacy-Commons (OPOM/AdvCloak), your copy of the authors' lists: "
+                                               "10 inference + 5 test photos per person, 10,000 MF2 distractors"),
 }
 #: the adapters that have a training pool (so --max-train means something)
 WITH_TRAIN_POOL = ("celeba", "celebahq", "ffhq")

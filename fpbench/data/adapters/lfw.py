@@ -75,11 +75,24 @@ def read_people(path: Path) -> dict[str, int]:
     return people
 
 
+def photos(images: Path) -> dict[str, str]:
+    """Image id (``Name_0001``) -> source path relative to the root (``lfw/Name/Name_0001.jpg``) of every photo."""
+    return {Path(rel).stem: f"lfw/{rel}" for rel in files_in(images, "*/*.jpg")}
+
+
+def people(present: dict[str, str]) -> dict[str, list[str]]:
+    """Person (folder name) -> their image ids, sorted, from ``photos``."""
+    by_person: dict[str, list[str]] = defaultdict(list)
+    for i, rel in present.items():
+        by_person[rel.split("/")[1]].append(i)
+    return {person: sorted(ids) for person, ids in sorted(by_person.items())}
+
+
 def build(root: Path, options: Options, progress: Progress | None = None) -> Draft:
     images = find_dir(root, "lfw", LAYOUT)
     pairs, n_folds = read_pairs(find_file(root, "pairs.txt", LAYOUT))
     people_file = optional_file(root, "people.txt")
-    present = {Path(rel).stem: f"lfw/{rel}" for rel in files_in(images, "*/*.jpg")}
+    present = photos(images)
 
     expected = {}
     if people_file:
@@ -87,12 +100,8 @@ def build(root: Path, options: Options, progress: Progress | None = None) -> Dra
     expected.update({i: i.rsplit("_", 1)[0] for a, b, _, _ in pairs for i in (a, b)})
     skipped = [Skipped(f"lfw/{name}/{i}.jpg", "missing file") for i, name in sorted(expected.items()) if i not in present]
 
-    by_person: dict[str, list[str]] = defaultdict(list)
-    for i, rel in present.items():
-        by_person[rel.split("/")[1]].append(i)
     rows: list[dict[str, Any]] = []
-    for person, ids in by_person.items():
-        ids.sort()
+    for person, ids in people(present).items():
         for k, i in enumerate(ids):
             role = "distractor" if len(ids) == 1 else "source" if k == 0 else "gallery"
             rows.append({"id": i, "source": present[i], "identity": person, "role": role, "split": "test"})
