@@ -38,6 +38,7 @@ class RunSpec:
     esr_far: float = ESR_FAR  # ErasableMask eq. 18: tau_2 is the FAR-0.1 threshold (see metrics.verification)
     quality: bool = True
     mask_l2: float | None = None  # renormalise every perturbation to this L2 norm ([0,1] units), as AdvCloak does
+    attacks: tuple[str, ...] = ()  # adversaries run on what the method released (fpbench.adversaries)
 
     def validate(self) -> "RunSpec":
         """Raise ``BadInput`` for values that cannot work, before anything is loaded or computed."""
@@ -71,8 +72,8 @@ class RunSpec:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["targets"], d["transforms"], d["surrogates"] = list(self.targets), list(self.transforms), list(self.surrogates)
-        d["authorised"] = list(self.authorised)
-        for key, default in (("protocol", ""), ("authorised", []), ("mask_l2", None)):
+        d["authorised"], d["attacks"] = list(self.authorised), list(self.attacks)
+        for key, default in (("protocol", ""), ("authorised", []), ("mask_l2", None), ("attacks", [])):
             if d[key] == default:  # v1 specs had none of these: same run, same name and cache key
                 del d[key]
         return d

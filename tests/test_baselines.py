@@ -19,7 +19,7 @@ COLUMNS = ["paper", "table", "dataset", "processing", "surrogate", "row", "colum
 KEY = ["dataset", "processing", "surrogate", "row", "column", "metric"]
 #: every table transcribed into the CSVs
 PAPER_TABLES = [(paper, table) for paper, tables in
-                {"erasablemask": ["II", "III", "IV", "V", "VI"], "advcloak": ["1", "2"], "pmt": ["VI", "VII", "VIII"]}.items()
+                {"erasablemask": ["II", "III", "IV", "V", "VI"], "advcloak": ["1", "2"], "pmt": ["III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]}.items()
                 for table in tables]
 
 

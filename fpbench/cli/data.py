@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from ..errors import BadInput
 
 #: datasets whose manifest `fpbench data manifest` writes from the user's copy (fpbench.data.adapters.ADAPTERS)
-USER_DATASETS = ("lfw", "celeba", "celebahq", "ffhq", "folder")
+USER_DATASETS = ("lfw", "celeba", "celebahq", "ffhq", "agedb30", "calfw", "cfp-ff", "folder")
 REPORT_LINES = 20  # skipped files printed; the full list goes to the report file
 
 

@@ -35,6 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                   "the one the dataset's manifest names, else verify")
     p.add_argument("--authorised", type=comma_list, default=[],
                    help="authorise protocol: the target(s) the face's owner allows, a,b")
+    p.add_argument("--attacks", type=comma_list, default=[],
+                   help="authorise protocol: adversaries run on what the method released, a,b: "
+                        "reconstruction (white-box inversion of the uploaded feature, PMT Table VI), up "
+                        "(utility-privacy UP(0.1, 0.3), Table X)")
     p.add_argument("--mask-l2", type=number, default=None,
                    help="renormalise every perturbation to this L2 norm in [0,1] units (AdvCloak: 4.706 = 1200 on "
                         "0-255); unset: as the method makes it")
@@ -66,7 +70,7 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
                    transforms=tuple(transforms), goal=args.goal, surrogates=tuple(args.surrogate),
                    params=params, profile=args.profile, seed=args.seed, device=args.device,
                    batch_size=args.batch_size, far=args.far, quality=not args.no_quality, protocol=args.protocol,
-                   authorised=tuple(args.authorised), mask_l2=args.mask_l2)
+                   authorised=tuple(args.authorised), mask_l2=args.mask_l2, attacks=tuple(args.attacks))
 
 
 def _flat(lists: list[list[str]] | None) -> list[str]:
@@ -122,8 +126,12 @@ def show_result(console: Console, result) -> None:
     if proto == "authorise":
         from ..results.table_vii import render as render_vii
 
+        from ..results.table_vi import render as render_vi
+
         clean = card["method"]["method"] == "none"
         console.print(render_vii(result.scores, list(spec.get("authorised") or []), clean), highlight=False)
+        for table in render_vi(result.scores, card):
+            console.print(table, highlight=False)
     setting = {"verify": f"{spec.get('goal')}, FAR {spec.get('far')}", "identify": "1:N identification",
                "authorise": f"authorised and unauthorised models, FAR {spec.get('far')}"}.get(proto, proto)
     title = f"{card['method']['method']} on {(card.get('dataset') or {}).get('name', '?')} ({setting})"
