@@ -134,6 +134,14 @@ def test_attacks_run_through_the_authorise_protocol(mini, embedded, fast_attacks
     attacks = result.card["protocol"]["attacks"]
     assert set(attacks) == {"reconstruction", "up"} and attacks["up"]["privacy"] == "AlexNet LPIPS"
     assert "tv_weight" in attacks["reconstruction"]["targets"]["mobilefacenet"]
+    view = str(result.table())  # the run view: rows per target, the rec_* and up columns beside accuracy
+    assert "Rec. SSIM" in view and "UP (AlexNet LPIPS)" in view and "mfn512" in view
+    from fpbench.results.table_vi import render, table_vi
+
+    vi = table_vi(s, "mobilefacenet")
+    assert list(vi.index) == ["Unprotected", "Random Noise", "Ours (released z~)"]
+    assert vi.loc["Ours (released z~)", "SSIM"] == pytest.approx(s[s["kind"] == "reconstruction"]["ssim"].mean())
+    assert len(render(s, result.card)) == 2  # Table VI for the authorised model, then UP
 
 
 def test_attacks_are_checked_before_any_work(mini):

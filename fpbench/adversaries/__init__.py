@@ -44,6 +44,24 @@ ATTACKS: dict[str, tuple[Attack, str]] = {
 }
 
 
+def plan(names: tuple[str, ...], authorised: tuple[str, ...], profile: str, items: int) -> str:
+    """What the attacks will do and a rough time, printed before a run starts."""
+    from ..methods.pmt.method import STEP_SECONDS
+    from .reconstruct_opt import PROFILES
+    from .reconstruction import FACES, HELD_OUT, TV_GRID
+
+    parts = []
+    if "reconstruction" in names:
+        faces, steps = FACES[profile] or items, PROFILES[profile].steps
+        cost = sum(STEP_SECONDS.get(a.split("[")[0], max(STEP_SECONDS.values())) for a in authorised)
+        minutes = (3 * min(faces, items) + HELD_OUT[profile] * len(TV_GRID)) * steps * cost / 60
+        parts.append(f"reconstruction: {min(faces, items)} faces x 3 features x {steps} steps per authorised model "
+                     f"(+ lambda_TV calibration on {HELD_OUT[profile]} held-out faces, cached): about {minutes:.1f} CPU-min")
+    if "up" in names:
+        parts.append(f"up: {items} faces x noise draws x LPIPS per authorised model: under a minute")
+    return "attacks: " + "; ".join(parts)
+
+
 def check_attacks(names: tuple[str, ...], protocol: str) -> None:
     """A one-line error for an unknown attack or a protocol the attacks cannot run under."""
     for name in names:

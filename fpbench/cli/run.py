@@ -84,6 +84,13 @@ def handle(args: argparse.Namespace) -> int:
     plan = method_plan(runner)
     if plan:
         console.print(escape(plan), highlight=False)
+    if runner.spec.attacks:
+        from ..adversaries import plan as attack_plan
+        from ..protocols.base import protocol_for
+
+        items = len(protocol_for(runner.spec.protocol, runner.dataset).items(runner.dataset, runner.spec.goal))
+        console.print(escape(attack_plan(runner.spec.attacks, runner.spec.authorised, runner.spec.profile, items)),
+                      highlight=False)
     result = runner.execute()
     show_result(console, result)
     return 0
