@@ -119,6 +119,7 @@ def test_attacks_run_through_the_authorise_protocol(mini, embedded, fast_attacks
     x_t = store.get(authorised["x_tilde"].iloc[0])
     z_t = store.get(authorised["z_tilde"].iloc[0])
     assert x_t.shape == (3, 112, 112) and x_t.dtype == torch.float32
+    assert not torch.allclose(x_t * 255, (x_t * 255).round())  # the float x~, not the 8-bit PNG
     assert z_t.shape == (64, 28, 28)  # mobilefacenet's E_c output (spec B5.2)
     assert s[s["kind"] == "unauthorised"]["z_tilde"].isna().all()  # no z~ for a model that was not authorised
     rec = s[s["kind"].astype(str).str.startswith("reconstruction")]

@@ -72,7 +72,8 @@ def run_reconstruction(state: "RunState", protected: "Protected") -> tuple[pd.Da
         features = {"unprotected": z, "permuted-noise": permuted_noise(z, z_tilde, g), "pmt": z_tilde}
         weight, tried = _tv_weight(state, shallow, target.model.card.weights_sha256, units, items, settings)
         s = replace(settings, tv_weight=weight)
-        card["targets"][target.display] = {"tv_weight": weight, "ssim_by_tv_weight": tried}
+        card["targets"][target.display] = {"tv_weight": weight, "ssim_by_tv_weight": tried,
+                                           "at_grid_edge": bool(tried) and weight == max(TV_GRID)}
         with state.work.stage("reconstruction attack"):
             for feature, zf in features.items():
                 x_hat = reconstruct(shallow, zf, x.shape[-1], s, torch.Generator().manual_seed(state.spec.seed))
