@@ -36,7 +36,8 @@ def render(scores: pd.DataFrame, card: dict | None = None) -> list[RichTable]:
         info = ((attacks.get("reconstruction") or {}).get("targets") or {}).get(target, {})
         n = int((rec[(rec["target"] == target) & (rec["kind"] == "reconstruction")]).shape[0])
         title = (f"Table VI layout (white-box), authorised {target}: reconstructions of {n} faces, "
-                 f"lambda_TV {info.get('tv_weight', '?')}; SSIM/PSNR lower = hidden, COS/SRRA higher = usable")
+                 f"lambda_TV {info.get('tv_weight', '?')}{' (the largest tried)' if info.get('at_grid_edge') else ''}; "
+                 "SSIM/PSNR lower = hidden, COS/SRRA higher = usable")
         out = RichTable(title=title)
         out.add_column("feature")
         for c in df.columns:
