@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+import pandas as pd
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -96,6 +97,14 @@ class Runner:
             raise BadInput(f"protocol {protocol.name!r} protects the {' or '.join(protocol.sides)} side only, not "
                            f"--side {spec.side}; --side gallery needs --protocol identify")
         spec = self.spec = spec.with_(mask_l2=resolve_mask_l2(spec.mask_l2, protocol, method_cls.scope))
+        if spec.attacks:
+            from .adversaries import check_attacks
+            from .pipeline.protect import releases_features
+
+            check_attacks(spec.attacks, protocol.name)
+            if "reconstruction" in spec.attacks and not releases_features(self.method):
+                raise BadInput(f"--attacks reconstruction attacks uploaded features: method {spec.method!r} releases "
+                               "none (use pmt or mr-pmt)")
         self.surrogate_names: tuple[str, ...] = surrogate_names
         if "surrogates" in self.method.needs and not self.surrogate_names:
             raise BadInput(f"method {spec.method!r} needs white-box surrogates: pass --surrogate NAME[,NAME...]")
@@ -114,6 +123,11 @@ class Runner:
             if state.protocol.uses_thresholds:
                 state.thresholds = {t.display: target_thresholds(state, t) for t in state.targets}
             scores = state.protocol.score(state, protected)
+            if self.spec.attacks:
+                from .adversaries import run_attacks
+
+                attacked, state.attacks = run_attacks(state, protected)
+                scores = pd.concat([scores, attacked], ignore_index=True)
             quality = run_quality(state, protected) if self.spec.quality else None
         state.work.embedded = sum(t.computed for t in state.targets)
         result = RunResult(card=build_card(state, protected), scores=scores,
@@ -163,10 +177,10 @@ def run(
     ``result.save(dir)`` writes it later).
 
     ``options`` are the other RunSpec fields (goal, protocol, authorised, surrogates, params, profile, seed,
-    device, batch_size, far, esr_far, mask_l2, quality).
+    device, batch_size, far, esr_far, mask_l2, quality, attacks).
     """
     targets = (targets,) if isinstance(targets, str) else tuple(targets)
-    for key in ("surrogates", "transforms", "authorised"):
+    for key in ("surrogates", "transforms", "authorised", "attacks"):
         if key in options and isinstance(options[key], str):
             options[key] = tuple(options[key].split(","))
     spec = RunSpec(method=method, targets=targets, dataset=dataset, transforms=tuple(transforms),

@@ -48,6 +48,7 @@ class RunSpec:
     # default (identify: 4.706 for person and universal masks), "none": never
     mask_l2: float | str | None = None
     side: str = "probe"  # identify protocol: which side of the search holds the protected photos (SIDES)
+    attacks: tuple[str, ...] = ()  # adversaries run on what the method released (fpbench.adversaries)
 
     def validate(self) -> "RunSpec":
         """Raise ``BadInput`` for values that cannot work, before anything is loaded or computed."""
@@ -89,8 +90,8 @@ class RunSpec:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["targets"], d["transforms"], d["surrogates"] = list(self.targets), list(self.transforms), list(self.surrogates)
-        d["authorised"] = list(self.authorised)
-        for key, default in (("protocol", ""), ("authorised", []), ("mask_l2", None), ("side", "probe")):
+        d["authorised"], d["attacks"] = list(self.authorised), list(self.attacks)
+        for key, default in (("protocol", ""), ("authorised", []), ("mask_l2", None), ("side", "probe"), ("attacks", [])):
             if d[key] == default:  # v1 specs had none of these: same run, same name and cache key
                 del d[key]
         return d

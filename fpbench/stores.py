@@ -68,6 +68,44 @@ class EmbeddingStore:
         return np.stack([found[h] for h in hashes]) if hashes else np.zeros((0, 0), np.float32)
 
 
+class TensorStore:
+    """Float tensors (PMT's x~ before 8-bit quantisation, its shallow features z~), one ``.npy`` (float32) per
+    content hash: ``put`` returns the key (``images.tensor_sha256`` of the float32 tensor) that rows refer to."""
+
+    def __init__(self, *namespace: str) -> None:
+        self.dir = subdir(*namespace)
+
+    def path(self, key: str) -> Path:
+        return self.dir / f"{key}.npy"
+
+    def put(self, tensor: torch.Tensor) -> str:
+        t = tensor.detach().to("cpu", torch.float32).contiguous()
+        key = tensor_sha256(t)
+        if read_checked(self.path(key)) is None:
+            with checked_entry(self.path(key)) as tmp:
+                with open(tmp, "wb") as f:
+                    np.save(f, t.numpy())
+        return key
+
+    def has(self, key: str) -> bool:
+        return read_checked(self.path(key)) is not None
+
+    def get(self, key: str) -> torch.Tensor:
+        """The tensor stored under ``key``; a corrupt or replaced entry is deleted and named in the error."""
+        path = self.path(key)
+        data = read_checked(path)
+        if data is not None:
+            try:
+                arr = np.load(io.BytesIO(data), allow_pickle=False)
+            except (ValueError, OSError, EOFError):
+                arr = None
+            if isinstance(arr, np.ndarray) and arr.dtype == np.float32:
+                return torch.from_numpy(arr)
+            discard(path, "is not a float32 array")
+        raise FpbenchError(f"cache entry {path} is missing or was corrupt and has been deleted; run again to "
+                           "recompute it")
+
+
 class ImageStore:
     """Images produced by a method (protected or restored), one 8-bit PNG per key under a namespace."""
 

@@ -104,12 +104,19 @@ def advcloak() -> dict[str, dict[Key, str]]:
     return out
 
 
+#: PMT Tables III-V: the setting printed once per group of rows
+ABLATION_GROUPS = ("Initial Status", "Augmentation", "Layer Aggregation", "Kernel")
+#: PMT Table IX: the columns (1-5) in the order of its footnote (the extracted table has no header)
+MR_MODELS = ["MobileFace", "ResNet50", "IR50-Softmax", "IR50-Sphereface", "ArcFace"]
+
+
 def pmt() -> dict[str, dict[Key, str]]:
     datasets = ("LFW", "AgeDB-30", "AgeDB30", "CALFW", "CFP-FF")
     name = lambda d: "AgeDB-30" if d == "AgeDB30" else d  # noqa: E731
     recon = [(f"{box} reconstruction", m) for box in ("white-box", "black-box") for m in ("ssim", "psnr", "cos", "srra")]
     models = ["MobileFace", "ArcFace", "ResNet50", "IR50-Softmax", "IR50-Sphereface", "Average"]
     images = {"PMT(x)": "PMT", "x+δ": "Gaussian noise (0.3)"}
+    ablation = [("IR50-Softmax", "accuracy"), ("MobileFace", "accuracy")]  # authorised, unauthorised
     return {
         "VI": table(block("pmt.txt", "TABLE VI: Experimental results", "6.2 Evaluation Metrics"), 8, WHITESPACE, datasets,
                     lambda g, r, c, m: (name(g), "none", "MobileFace", "PMT" if r == "Ours" else r, c, m), recon),
@@ -120,6 +127,15 @@ def pmt() -> dict[str, dict[Key, str]]:
                       lambda g, r, c, m: (name(g), "none", "", next(v for k, v in images.items() if r.startswith(k)), c, m),
                       [("Emotion", "attribute_cossim"), ("Race", "attribute_cossim"), ("Gender", "attribute_cossim"),
                        ("Age", "age_abs_diff")]),
+        **{t: table(block("pmt.txt", f"TABLE {t}: PMT performance", end), 2, WHITESPACE, ABLATION_GROUPS,
+                    lambda g, r, c, m: ("AgeDB-30", "none", "IR50-Softmax", f"{g}: {r}", c, m), ablation)
+           for t, end in (("III", "TABLE IV"), ("IV", "TABLE V"), ("V", "Refer to caption"))},
+        "IX": table(block("pmt.txt", "TABLE IX: Experimental results", "Note that"), 5, WHITESPACE, datasets,
+                    lambda g, r, c, m: (name(g), "none", "+".join(MR_MODELS["①②③④⑤".index(k)] for k in r.split("+")),
+                                        "MR-PMT", c, m), [(c, "accuracy") for c in MR_MODELS]),
+        "X": table(block("pmt.txt", "TABLE X: Experimental results", "Note that"), 3, WHITESPACE, (),
+                   lambda g, r, c, m: ("LFW", "none", "IR50-Softmax", "PMT (augmentation {}, TI {}, aggregation {})".format(
+                       *("yes" if f == "✔" else "no" for f in r.split("/"))), c, m), [*ablation, ("IR50-Softmax", "up")]),
     }
 
 

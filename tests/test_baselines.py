@@ -19,7 +19,7 @@ COLUMNS = ["paper", "table", "dataset", "processing", "surrogate", "row", "colum
 KEY = ["dataset", "processing", "surrogate", "row", "column", "metric"]
 #: every table transcribed into the CSVs
 PAPER_TABLES = [(paper, table) for paper, tables in
-                {"erasablemask": ["II", "III", "IV", "V", "VI"], "advcloak": ["1", "2", "3"], "pmt": ["VI", "VII", "VIII"]}.items()
+                {"erasablemask": ["II", "III", "IV", "V", "VI"], "advcloak": ["1", "2", "3"], "pmt": ["III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]}.items()
                 for table in tables]
 
 
@@ -184,3 +184,23 @@ def test_baseline_quality_values_sit_under_the_image_kind(tmp_path, capsys):
     assert "GMAA (published),0.117,-" in lines[2:]
     # the paper compares ErasableMask's own faces with the attribute-edited ones, the others' with the clean
     assert "ErasableMask (published),-,0.0645" in lines
+
+
+def test_pmt_tables_show_in_the_papers_layout_beside_the_runs(run_dirs, capsys):
+    """PMT's columns are the paper's models (no fpbench target shares them): the published table is printed
+    in its own layout after the runs' table; an erasablemask selector without matches stays an error."""
+    from fpbench.results.paper_layout import paper_layout
+
+    df, note = paper_layout("pmt:IX:AgeDB-30")
+    assert list(df.columns) == ["MobileFace", "ResNet50", "IR50-Softmax", "IR50-Sphereface", "ArcFace"]
+    assert df.loc["ResNet50+IR50-Softmax", "IR50-Sphereface"] == 33.6 and len(df) == 6
+    assert "Table IX (dataset AgeDB-30)" in note
+    vi, _ = paper_layout("pmt:VI:CALFW")
+    assert vi.loc["PMT", "white-box reconstruction | ssim"] == 0.02 and list(vi.index) == ["Unprotected", "Random Noise", "PMT"]
+    assert main(["table", str(run_dirs), "--format", "csv", "--transform", "identity", "--baseline", "pmt:X"]) == 0
+    out = capsys.readouterr().out
+    assert "# pmt:X (published, the paper's layout)" in out
+    assert '"PMT (augmentation yes, TI yes, aggregation yes)",99.0,1.0,1.848' in out
+    assert main(["table", str(run_dirs), "--format", "latex", "--transform", "identity", "--baseline", "pmt:III"]) == 2
+    with pytest.raises(BadInput, match="has no dataset 'Mars'"):
+        paper_layout("pmt:VI:Mars")

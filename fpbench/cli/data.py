@@ -12,7 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from ..errors import BadInput
 
 #: datasets whose manifest `fpbench data manifest` writes from the user's copy (fpbench.data.adapters.ADAPTERS)
-USER_DATASETS = ("lfw", "lfw-1n", "celeba", "celebahq", "ffhq", "privacy-commons", "folder")
+USER_DATASETS = ("lfw", "lfw-1n", "celeba", "celebahq", "ffhq", "privacy-commons", "agedb30", "calfw", "cfp-ff",
+                 "folder")
 REPORT_LINES = 20  # skipped files printed; the full list goes to the report file
 
 

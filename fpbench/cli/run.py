@@ -35,6 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                   "the one the dataset's manifest names, else verify")
     p.add_argument("--authorised", type=comma_list, default=[],
                    help="authorise protocol: the target(s) the face's owner allows, a,b")
+    p.add_argument("--attacks", type=comma_list, default=[],
+                   help="authorise protocol: adversaries run on what the method released, a,b: "
+                        "reconstruction (white-box inversion of the uploaded feature, PMT Table VI), up "
+                        "(utility-privacy UP(0.1, 0.3), Table X)")
     p.add_argument("--mask-l2", type=mask_l2, default=None, metavar="L2|none",
                    help="renormalise every perturbation to this L2 norm in [0,1] units (AdvCloak: 4.706 = 1200 on "
                         "0-255); none: never; unset: the protocol's default (identify: 4.706 for person and "
@@ -71,7 +75,8 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
                    transforms=tuple(transforms), goal=args.goal, surrogates=tuple(args.surrogate),
                    params=params, profile=args.profile, seed=args.seed, device=args.device,
                    batch_size=args.batch_size, far=args.far, quality=not args.no_quality, protocol=args.protocol,
-                   authorised=tuple(args.authorised), mask_l2=args.mask_l2, side=args.side)
+                   authorised=tuple(args.authorised), mask_l2=args.mask_l2, side=args.side,
+                   attacks=tuple(args.attacks))
 
 
 def mask_l2(text: str) -> float | str:
@@ -95,6 +100,13 @@ def handle(args: argparse.Namespace) -> int:
     plan = method_plan(runner)
     if plan:
         console.print(escape(plan), highlight=False)
+    if runner.spec.attacks:
+        from ..adversaries import plan as attack_plan
+        from ..protocols.base import protocol_for
+
+        items = len(protocol_for(runner.spec.protocol, runner.dataset).items(runner.dataset, runner.spec.goal))
+        console.print(escape(attack_plan(runner.spec.attacks, runner.spec.authorised, runner.spec.profile, items)),
+                      highlight=False)
     result = runner.execute()
     show_result(console, result)
     return 0
@@ -136,9 +148,12 @@ def show_result(console: Console, result) -> None:
         console.out(render(view.table, "markdown", ci=True).rstrip("\n"), highlight=False)
     if proto == "authorise":
         from ..results.table_vii import render as render_vii
+        from ..results.table_vi import render as render_vi
 
         clean = card["method"]["method"] == "none"
         console.print(render_vii(result.scores, list(spec.get("authorised") or []), clean), highlight=False)
+        for table in render_vi(result.scores, card):
+            console.print(table, highlight=False)
     setting = {"verify": f"{spec.get('goal')}, FAR {spec.get('far')}", "identify": identify_setting(spec),
                "authorise": f"authorised and unauthorised models, FAR {spec.get('far')}"}.get(proto, proto)
     title = f"{card['method']['method']} on {(card.get('dataset') or {}).get('name', '?')} ({setting})"

@@ -9,7 +9,8 @@ from rich.console import Console
 from ..errors import BadInput
 from ..metrics.registry import METRICS, parse_metrics
 from ..results import RunResult, default_metrics, load_runs
-from ..results.baselines import add_published
+from ..results.baselines import add_published, parse_selector
+from ..results.paper_layout import LAYOUT_PAPERS
 from ..results.table_3 import is_layout, render_table_3
 from ..results.tables import AGGREGATES, AXES, FORMATS, build_table, holdings, notes, render
 from .options import DefaultsHelp
@@ -65,8 +66,14 @@ def handle(args: argparse.Namespace) -> int:
         if all(r.scores.empty for r in runs):
             raise BadInput(f"the runs have no scores under --transform {args.transform}; they hold {held}")
     table = build_table(runs, metrics, rows=args.rows, cols=args.cols, aggregate=args.aggregate)
+    layouts = []  # published tables shown in their paper's layout (their columns are not fpbench targets)
     for selector in args.baseline or []:
-        table, _ = add_published(table, selector, args.transform)
+        try:
+            table, _ = add_published(table, selector, args.transform)
+        except BadInput:
+            if parse_selector(selector)[0] not in LAYOUT_PAPERS:
+                raise
+            layouts.append(selector)
     data_notes = sorted({f"{r.card['dataset']['name']}: {r.card['dataset']['note']}" for r in runs
                          if (r.card.get("dataset") or {}).get("note")})
     console = Console(soft_wrap=True)
@@ -81,4 +88,24 @@ def handle(args: argparse.Namespace) -> int:
         prefix = "# " if fmt == "csv" else ""
         for line in ([args.caption] if args.caption and fmt != "rich" else []) + data_notes + notes(table, args.ci):
             print(prefix + line)
+    show_layouts(console, layouts, fmt)
     return 0
+
+
+def show_layouts(console: Console, selectors: list[str], fmt: str) -> None:
+    """Each published table in its paper's layout: rich (Markdown off a terminal) or CSV; not LaTeX."""
+    from ..results.paper_layout import paper_layout, render as render_layout
+
+    for selector in selectors:
+        if fmt == "latex":
+            raise BadInput(f"--baseline {selector} is shown in the paper's own layout, in rich, markdown or csv "
+                           "format only (its columns are the paper's models, not fpbench targets)")
+        if fmt == "csv":
+            df, note = paper_layout(selector)
+            print(f"# {selector} (published, the paper's layout)")
+            print(df.to_csv(), end="")
+            print(f"# {note}")
+        else:
+            out, note = render_layout(selector)
+            console.print(out)
+            console.print(note, highlight=False)

@@ -46,11 +46,12 @@ class FaceDataset:
     attribute_source: str = ""  # where attribute labels come from (dataset labels, hand-set, model)
     protocol: str = ""  # the evaluation protocol its manifest header names ("" = the runner's default)
     note: str = ""  # what every card and table of a run on it must say (e.g. "synthetic intra-class variation")
+    pairs: tuple[tuple[str, str, bool], ...] = ()  # the manifest's verification pairs (id_a, id_b, same), if any
 
     def split(self, split: str) -> "FaceDataset":
         """The same dataset restricted to one split (e.g. the training faces a method may learn from)."""
         return FaceDataset(self.name, self.manifest_sha256, [r for r in self.records if r.split == split],
-                           self.attribute_source, self.protocol, self.note)
+                           self.attribute_source, self.protocol, self.note, self.pairs)
 
     def select(self, role: str | None = None, split: str | None = None) -> list[FaceRecord]:
         return [r for r in self.records if (role is None or r.role == role) and (split is None or r.split == split)]

@@ -177,4 +177,14 @@ def load_prepared(manifest: Manifest) -> FaceDataset:
     protocol = manifest.header.get("protocol") or ""
     protocol = protocol.get("name", "") if isinstance(protocol, dict) else str(protocol)
     return FaceDataset(manifest.name, manifest.sha256, records, manifest.header.get("attribute_source", ""), protocol,
-                       str(manifest.header.get("note", "")))
+                       str(manifest.header.get("note", "")), header_pairs(manifest))
+
+
+def header_pairs(manifest: Manifest) -> tuple[tuple[str, str, bool], ...]:
+    """The verification pairs a manifest header lists (``lfw``, ``agedb30``, ``calfw``, ``cfp-ff``), checked."""
+    pairs = manifest.header.get("pairs") or []
+    if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 3 and isinstance(p[0], str)
+                                              and isinstance(p[1], str) and isinstance(p[2], bool) for p in pairs):
+        raise BadInput(f"manifest {manifest.path or manifest.name}: header 'pairs' must be a list of "
+                       "[id_a, id_b, same] (two ids and true/false)")
+    return tuple((a, b, same) for a, b, same in pairs)

@@ -26,6 +26,10 @@ AGGREGATIONS = ("rate", "clustered-rate", "black-box-mean", "mean", "set")
 IDENTIFY_KINDS = ("identification",)
 AUTHORISE_KINDS = ("authorised", "unauthorised")
 AUTHORISE_KAPPA_KINDS = ("authorised-kappa", "unauthorised-kappa")  # at PMT's single cosine threshold 0.2
+#: rows of the adversaries (``fpbench.adversaries``) under the authorise protocol: reconstruction from the
+#: released feature z~ (the references: from unprotected and permuted-noise features), UP of x~ and of x
+RECONSTRUCTION_KINDS = ("reconstruction",)
+UP_KINDS = ("utility-privacy",)
 QUALITY_KIND = "quality"
 
 
@@ -104,6 +108,14 @@ def _topk_real(k: int) -> Metric:
                   negate=True, cluster="identity", default=True)
 
 
+def _reconstruction(name: str, title: str, column: str, higher: bool, aggregation: str, description: str,
+                    default: bool = True) -> Metric:
+    extra = {} if aggregation == "rate" else {"unit": "", "fmt": ".4g"}
+    return Metric(name, title, RECONSTRUCTION_KINDS, column, higher, aggregation, ("authorise",),
+                  f"{description} (white-box reconstruction from the released feature z~, PMT Table VI)",
+                  default=default, **extra)
+
+
 def _quality(name: str, title: str, higher: bool, description: str, aggregation: str = "mean") -> Metric:
     kinds = () if aggregation == "set" else (QUALITY_KIND,)
     return Metric(name, title, kinds, name, higher, aggregation, PROTOCOLS, description, unit="", fmt=".4g")
@@ -129,6 +141,25 @@ _ALL: list[Metric] = [
            default=True),
     Metric("accuracy_kappa", "Acc.@0.2 %", AUTHORISE_KAPPA_KINDS, "correct", True, "rate", ("authorise",),
            "PMT eq. 10 accuracy at the paper's kappa = 0.2 for every model", default=True),
+    _reconstruction("rec_ssim", "Rec. SSIM", "ssim", False, "mean",
+                    "SSIM of the reconstruction to the original face (lower: the face stays hidden)"),
+    _reconstruction("rec_psnr", "Rec. PSNR", "psnr", False, "mean",
+                    "PSNR (dB) of the reconstruction to the original face (lower: the face stays hidden)"),
+    _reconstruction("rec_cos", "Rec. COS", "cos", True, "mean",
+                    "cosine of the authorised model's embeddings of the reconstruction and the original"),
+    _reconstruction("rec_srra", "Rec. SRRA %", "srra", True, "rate",
+                    "reconstructions the authorised model still matches to the original at kappa 0.2"),
+    _reconstruction("rec_srra_feat", "SRRA feat. %", "srra_feat", True, "rate",
+                    "released features whose deep part E_s(z~) matches the original at kappa 0.2", default=False),
+    Metric("up", "UP (AlexNet LPIPS)", UP_KINDS, "up", True, "mean", ("authorise",),
+           "PMT eq. 9 UP(0.1, 0.3) of the released x~: utility [cos(f(x~+n), f(x+n')) > 0.3] for the authorised "
+           "model plus privacy LPIPS (AlexNet, not the paper's VGG) of the noisy pair; range 0-2",
+           unit="", fmt=".4g", default=True),
+    Metric("up_utility", "UP utility", UP_KINDS, "utility", True, "mean", ("authorise",),
+           "the utility term of UP: share of noisy x~ the authorised model matches to noisy x at kappa 0.3",
+           unit="", fmt=".4g"),
+    Metric("up_privacy", "UP privacy (AlexNet LPIPS)", UP_KINDS, "privacy", True, "mean", ("authorise",),
+           "the privacy term of UP: AlexNet LPIPS between noisy x~ and noisy x", unit="", fmt=".4g"),
     _quality("l1", "L1", False, "mean absolute pixel difference to the reference image"),
     _quality("mse", "MSE", False, "mean squared pixel difference to the reference image"),
     _quality("psnr", "PSNR", True, "peak signal-to-noise ratio to the reference image (dB)"),
@@ -158,7 +189,7 @@ def protocol_of(kinds: set[str]) -> str:
     """The protocol that produces score rows of these kinds."""
     if kinds & set(IDENTIFY_KINDS):
         return "identify"
-    if kinds & set(AUTHORISE_KINDS + AUTHORISE_KAPPA_KINDS):
+    if kinds & set(AUTHORISE_KINDS + AUTHORISE_KAPPA_KINDS + RECONSTRUCTION_KINDS + UP_KINDS):
         return "authorise"
     return "verify"
 

@@ -13,6 +13,8 @@ from .state import RunState
 def build_card(state: RunState, protected: Protected) -> dict[str, Any]:
     spec = state.spec
     protocol = {"goal": spec.goal, "far": spec.far, "esr_far": spec.esr_far, **state.protocol.card(state)}
+    if state.attacks:
+        protocol["attacks"] = state.attacks
     card = RunCard(
         spec=spec.to_dict(),
         method=state.method.card(),

@@ -5,9 +5,12 @@ content of every image the method sees (source, impersonation target, a person's
 method's ``fitted_state`` (the checkpoint it used), so retraining or new data never re-uses stale images.
 Image-scope methods protect chunks of items; person-scope methods make one mask per identity from its
 inference photos (timed: T_cus) and add it to the person's test photos (T_gen); universal methods make one mask.
+Methods with a feature-upload output (PMT) also keep their float x~ and shallow features z~ in a ``TensorStore``
+by content hash, referenced per item (``Protected.refs``), for the adversaries (``fpbench.adversaries``).
 """
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -15,11 +18,11 @@ from typing import Sequence
 
 import torch
 
-from ..cache import atomic_path, json_sha256, subdir
+from ..cache import atomic_path, checked_entry, json_sha256, read_checked, subdir
 from ..errors import BadInput
 from ..images import tensor_sha256
 from ..methods import ProtectContext
-from ..stores import ImageStore
+from ..stores import ImageStore, TensorStore
 from .executors import Executor, Unit
 from .state import Item, RunState
 from .work import chunk_seed, chunks, seeded
@@ -33,9 +36,25 @@ class Protected:
     keys: dict[str, str]  # item id -> image key in ``store``
     method_key: str
     mask_seconds: dict[str, list[float]] = field(default_factory=dict)  # "customise"/"generate" -> seconds each
+    tensors: TensorStore | None = None  # float outputs of methods that release features (PMT's x~ and z~)
 
     def images(self, items: Sequence[Item]) -> torch.Tensor:
         return self.store.get([self.keys[i.id] for i in items])
+
+    def refs_path(self, key: str):
+        return self.store.dir / f"{key}.refs.json"
+
+    def refs(self, item_id: str) -> dict | None:
+        """The content hashes of an item's float x~ (``x_tilde``) and of its shallow features per authorised
+        target (``z_tilde``: display name -> hash) in ``tensors``; None for methods that keep only the PNG."""
+        data = read_checked(self.refs_path(self.keys[item_id])) if self.tensors is not None else None
+        return json.loads(data) if data is not None else None
+
+
+def releases_features(method) -> bool:
+    """Whether the method has a feature-upload output (``features(x_tilde, ctx)``, PMT): its float x~ and z~
+    are kept beside the 8-bit PNG (spec B2.4), so an adversary can attack either."""
+    return callable(getattr(method, "features", None))
 
 
 def method_key(state: RunState) -> str:
@@ -76,7 +95,7 @@ def renormalise(delta: torch.Tensor, l2: float | None) -> torch.Tensor:
 def run_protect(state: RunState, executor: Executor) -> Protected:
     key = method_key(state)
     store = ImageStore("protected", f"{state.spec.method}-{key[:16]}")
-    protected = Protected(store, {}, key)
+    protected = Protected(store, {}, key, tensors=TensorStore("tensors") if releases_features(state.method) else None)
     hashes = _content_hashes(state)
     scope = state.method.scope
     if scope == "image":
@@ -105,12 +124,16 @@ def _image_units(state: RunState, protected: Protected, hashes: dict[str, str]) 
         protected.keys[item.id] = json_sha256([protected.method_key, hashes[item.source.id],
                                                hashes.get(tid, ""), method.fitted_state(tid)])
 
+    def done(key: str) -> bool:
+        return protected.store.has(key) and (protected.tensors is None or read_checked(protected.refs_path(key)) is not None)
+
     def protect(chunk: list[Item], keys: list[str], n: int) -> None:
-        if all(protected.store.has(k) for k in keys):
+        if all(done(k) for k in keys):
             return
         x = state.images([i.source for i in chunk])
+        ctx = context(state, chunk, seeded(chunk_seed(spec.seed, keys)))
         with state.work.stage("protect"):
-            adv = method.protect(x, context(state, chunk, seeded(chunk_seed(spec.seed, keys)))).detach().cpu()
+            adv = method.protect(x, ctx).detach().cpu()
         if adv.shape != x.shape:
             raise BadInput(f"method {spec.method!r} misbehaved: protect returned shape {tuple(adv.shape)} for "
                            f"input {tuple(x.shape)}")
@@ -118,6 +141,8 @@ def _image_units(state: RunState, protected: Protected, hashes: dict[str, str]) 
             adv = (x + renormalise(adv - x, spec.mask_norm)).clamp(0, 1)
         for k, img in zip(keys, adv):
             protected.store.put(k, img)
+        if protected.tensors is not None:
+            _keep_floats(state, protected, ctx, keys, adv)
         state.work.protected += n
 
     units = []
@@ -125,6 +150,20 @@ def _image_units(state: RunState, protected: Protected, hashes: dict[str, str]) 
         keys = [protected.keys[i.id] for i in chunk]
         units.append(Unit("protect", json_sha256(keys), protect, (chunk, keys, len(chunk))))
     return units
+
+
+def _keep_floats(state: RunState, protected: Protected, ctx: ProtectContext, keys: list[str],
+                 adv: torch.Tensor) -> None:
+    """Store the float x~ and its shallow features z~ (one per authorised target) by content hash, and each
+    item's references to them beside its PNG."""
+    names = [t.display for t in authorised_targets(state) if getattr(t, "model", None) is not None]
+    with state.work.stage("protect"):
+        features = [f.detach().cpu() for f in state.method.features(adv, ctx)]
+    for i, key in enumerate(keys):
+        refs = {"x_tilde": protected.tensors.put(adv[i]),
+                "z_tilde": {name: protected.tensors.put(f[i]) for name, f in zip(names, features)}}
+        with checked_entry(protected.refs_path(key)) as tmp:
+            tmp.write_text(json.dumps(refs, sort_keys=True))
 
 
 def _mask_units(state: RunState, protected: Protected, hashes: dict[str, str]) -> list[Unit]:

@@ -45,6 +45,7 @@ class RunState:
     warnings: list[str] = field(default_factory=list)
     thresholds: dict[str, dict[str, Any]] = field(default_factory=dict)
     set_quality: dict[str, Any] = field(default_factory=dict)
+    attacks: dict[str, Any] = field(default_factory=dict)  # card sections of the adversaries that ran
 
     @property
     def size(self) -> int:

@@ -4,9 +4,12 @@ authorised, and fail for everyone else?
 Verification pairs (x1, x2, y): only x1 is protected. For each target f, PMT's eq. (10):
 correct = [cos(f(x~1), f(x1)) > t] and ([cos(f(x~1), f(x2)) > t] == y), at the target's calibrated threshold
 (kinds ``authorised``/``unauthorised``) and at the paper's kappa = 0.2 for every model (kinds ``...-kappa``).
-Targets named by ``--authorised`` are authorised, every other one unauthorised. With x~1 = x1 (method ``none``)
-it is plain verification accuracy: the Clean row. Pairs: every genuine pair of the test photos (roles other
-than ``distractor``/``train``) and as many seeded impostor pairs; on the embedded ``mini`` set the ``mini-pmt``
+Targets named by ``--authorised`` are authorised, every other one unauthorised. Rows of methods with a
+feature-upload output (PMT) name their float x~1 (``x_tilde``) and, for an authorised target, its shallow
+feature z~1 (``z_tilde``): content hashes in the ``tensors`` cache. With x~1 = x1 (method ``none``) it is
+plain verification accuracy: the Clean row. Pairs: the dataset's own pair list where its manifest has
+one (lfw, agedb30, calfw, cfp-ff), else every genuine pair of the test photos (roles other than
+``distractor``/``train``) and as many seeded impostor pairs; on the embedded ``mini`` set the ``mini-pmt``
 pairs of spec B5.1 instead (``pmt_pairs``: 24 x1, real or synthetic genuine partners, rows flagged ``synthetic``).
 """
 from __future__ import annotations
@@ -30,9 +33,12 @@ KAPPA = 0.2  # PMT §6.2: one cosine threshold for every model
 
 
 def verification_pairs(dataset: FaceDataset, seed: int = 0) -> list[tuple[FaceRecord, FaceRecord, int]]:
-    """Genuine pairs of the test photos, then as many seeded impostor pairs, as (x1, x2, label)."""
+    """The dataset's own pair list (its manifest header: lfw, agedb30, calfw, cfp-ff) where it has one, else
+    genuine pairs of the test photos then as many seeded impostor pairs, as (x1, x2, label)."""
     if dataset.name == "mini":
         return mini_pmt_pairs(dataset, seed)
+    if dataset.pairs:
+        return listed_pairs(dataset)
     faces = sorted((r for r in dataset.records if r.split == "test" and r.role not in ("distractor", "train")),
                    key=lambda r: r.id)
     genuine = [(a, b, 1) for a, b in combinations(faces, 2) if a.identity == b.identity]
@@ -42,6 +48,16 @@ def verification_pairs(dataset: FaceDataset, seed: int = 0) -> list[tuple[FaceRe
                        "genuine pairs")
     random.Random(seed).shuffle(impostor)
     return genuine + sorted(impostor[: len(genuine)], key=lambda t: (t[0].id, t[1].id))
+
+
+def listed_pairs(dataset: FaceDataset) -> list[tuple[FaceRecord, FaceRecord, int]]:
+    """The manifest's pairs whose two faces were prepared (a face the detector missed drops its pairs)."""
+    index = {r.id: r for r in dataset.records}
+    pairs = [(index[a], index[b], int(same)) for a, b, same in dataset.pairs if a in index and b in index]
+    if not pairs:
+        raise BadInput(f"dataset {dataset.name!r}: none of the {len(dataset.pairs)} pairs of its manifest has both "
+                       f"faces prepared; run `fpbench data prepare {dataset.name}`")
+    return pairs
 
 
 class Authorise(Protocol):
@@ -81,6 +97,7 @@ class Authorise(Protocol):
         x1 = state.images([a for a, _, _ in pairs])
         x2 = state.images([b for _, b, _ in pairs])
         adv = protected.store.get(keys)
+        refs = {a.id: protected.refs(a.id) or {} for a, _, _ in pairs}
         rows = []
         for transform in state.transforms:
             adv_t = channel(state, adv, keys, transform)
@@ -96,7 +113,9 @@ class Authorise(Protocol):
                                      "kind": ("authorised" if allowed else "unauthorised") + kind, "label": y,
                                      "synthetic": b.role == SYNTHETIC,
                                      "similarity": float(sp), "self_similarity": float(ss), "threshold": t,
-                                     "correct": bool(ss > t and (sp > t) == bool(y))})
+                                     "correct": bool(ss > t and (sp > t) == bool(y)),
+                                     "x_tilde": refs[a.id].get("x_tilde"),
+                                     "z_tilde": (refs[a.id].get("z_tilde") or {}).get(target.display)})
         return pd.DataFrame(rows)
 
 

@@ -1,5 +1,5 @@
 """Manifests for a user's own copy of a public face dataset (lfw, lfw-1n, celeba, celebahq, ffhq,
-privacy-commons) or any folder.
+privacy-commons, agedb30, calfw, cfp-ff) or any folder.
 
 fpbench ships no third-party photos. ``fpbench data manifest NAME --root DIR`` reads the dataset in its
 standard layout (see each adapter's docstring and data_manifests/README.md), sets the protocol's roles and
@@ -20,7 +20,7 @@ from ...errors import BadInput, FpbenchError
 from ..dataset import FaceDataset
 from ..manifest import Manifest, read_manifest, write_manifest
 from ..prepare import CROP_SIZES, load_prepared
-from . import celeba, celebahq, ffhq, folder, lfw, lfw1n, privacy_commons
+from . import celeba, celebahq, ffhq, folder, lfw, lfw1n, pairlists, privacy_commons
 from .common import Draft, Options, Progress, Skipped
 
 Adapter = Callable[[Path, Options, "Progress | None"], Draft]  # root, options, progress -> manifest draft
@@ -31,6 +31,9 @@ ADAPTERS: dict[str, tuple[Adapter, str]] = {
     "celeba": (celeba.build, "CelebA, your copy: OPOM/AdvCloak 1:N protocol (gallery, probes, distractors), 40 attributes"),
     "celebahq": (celebahq.build, "CelebA-HQ, your copy: AMT-GAN/CLIP2Protect impersonation (4 targets, 1,000 sources)"),
     "ffhq": (ffhq.build, "FFHQ, your copy: seeded targets and sources, each photo its own identity"),
+    "agedb30": (pairlists.build_agedb30, "AgeDB-30, your copy: its verification pairs for the authorise protocol (PMT)"),
+    "calfw": (pairlists.build_calfw, "CALFW, your copy: its cross-age verification pairs for the authorise protocol (PMT)"),
+    "cfp-ff": (pairlists.build_cfp_ff, "CFP-FF, your copy: its frontal-frontal pairs for the authorise protocol (PMT)"),
     "folder": (folder.build, "Your own photos: one identity per subfolder (or per file), every face a source"),
     "lfw-1n": (lfw1n.build, "LFW, your copy, as a 1:N identification set: people with >= 12 photos protected "
                             "(10 inference + the rest test photos), one-photo people as distractors"),

@@ -1,0 +1,81 @@
+"""Adversaries that attack what a protection method released (spec C3), run by ``fpbench run --attacks NAME``.
+
+* ``reconstruction``: Level-2 (white-box) optimisation-based reconstruction of x from the uploaded shallow
+  feature through the known E_c, against unprotected, permuted-noise and PMT features (``reconstruction``,
+  ``reconstruct_opt``, ``permuted_noise``); PMT Table VI's white-box half.
+* ``up``: PMT's utility-privacy score UP(0.1, 0.3) of the released x~ and of the original faces
+  (``utility_privacy``, ``fpbench.metrics.up``); Table X's UP column.
+
+Each returns score rows (kinds read by the metric registry) and a card section (``protocol.attacks``).
+Not built yet: the learned Level-1 reconstructor (RecFace), the attribute networks and the adaptive
+de-obfuscator (spec B6).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+import pandas as pd
+
+from ..errors import BadInput
+
+if TYPE_CHECKING:
+    from ..pipeline.protect import Protected
+    from ..pipeline.state import RunState
+
+Attack = Callable[["RunState", "Protected"], tuple[pd.DataFrame, dict[str, Any]]]
+
+
+def _reconstruction(state: "RunState", protected: "Protected"):
+    from .reconstruction import run_reconstruction
+
+    return run_reconstruction(state, protected)
+
+
+def _up(state: "RunState", protected: "Protected"):
+    from .utility_privacy import run_up
+
+    return run_up(state, protected)
+
+
+#: name -> (attack, one line for the CLI help); every attack needs the authorise protocol
+ATTACKS: dict[str, tuple[Attack, str]] = {
+    "reconstruction": (_reconstruction, "white-box reconstruction of x from the uploaded shallow feature (Table VI)"),
+    "up": (_up, "utility-privacy UP(0.1, 0.3) of the released x~ and of the original faces (Table X)"),
+}
+
+
+def plan(names: tuple[str, ...], authorised: tuple[str, ...], profile: str, items: int) -> str:
+    """What the attacks will do and a rough time, printed before a run starts."""
+    from ..methods.pmt.method import STEP_SECONDS
+    from .reconstruct_opt import PROFILES
+    from .reconstruction import FACES, HELD_OUT, TV_GRID
+
+    parts = []
+    if "reconstruction" in names:
+        faces, steps = FACES[profile] or items, PROFILES[profile].steps
+        cost = sum(STEP_SECONDS.get(a.split("[")[0], max(STEP_SECONDS.values())) for a in authorised)
+        minutes = (3 * min(faces, items) + HELD_OUT[profile] * len(TV_GRID)) * steps * cost / 60
+        parts.append(f"reconstruction: {min(faces, items)} faces x 3 features x {steps} steps per authorised model "
+                     f"(+ lambda_TV calibration on {HELD_OUT[profile]} held-out faces, cached): about {minutes:.1f} CPU-min")
+    if "up" in names:
+        parts.append(f"up: {items} faces x noise draws x LPIPS per authorised model: under a minute")
+    return "attacks: " + "; ".join(parts)
+
+
+def check_attacks(names: tuple[str, ...], protocol: str) -> None:
+    """A one-line error for an unknown attack or a protocol the attacks cannot run under."""
+    for name in names:
+        if name not in ATTACKS:
+            raise BadInput(f"unknown attack {name!r} for --attacks; available: {', '.join(ATTACKS)}")
+    if names and protocol != "authorise":
+        raise BadInput(f"--attacks {','.join(names)} runs with --protocol authorise (PMT), not {protocol!r}")
+
+
+def run_attacks(state: "RunState", protected: "Protected") -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Every attack the run asked for: their score rows together and their card sections by name."""
+    frames, cards = [], {}
+    for name in state.spec.attacks:
+        rows, card = ATTACKS[name][0](state, protected)
+        frames.append(rows)
+        cards[name] = card
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), cards
