@@ -109,8 +109,10 @@ def _image_units(state: RunState, protected: Protected, hashes: dict[str, str]) 
         if all(protected.store.has(k) for k in keys):
             return
         x = state.images([i.source for i in chunk])
+        t0 = time.perf_counter()
         with state.work.stage("protect"):
             adv = method.protect(x, context(state, chunk, seeded(chunk_seed(spec.seed, keys)))).detach().cpu()
+        protected.mask_seconds.setdefault("generate", []).extend([(time.perf_counter() - t0) / n] * n)
         if adv.shape != x.shape:
             raise BadInput(f"method {spec.method!r} misbehaved: protect returned shape {tuple(adv.shape)} for "
                            f"input {tuple(x.shape)}")

@@ -47,6 +47,8 @@ class Protocol:
     needs_embeddings: ClassVar[bool] = False
     #: whether scoring decides at the targets' FAR thresholds (1:N ranking does not)
     uses_thresholds: ClassVar[bool] = True
+    #: the dataset `fpbench run --protocol NAME` uses when no --dataset is given
+    default_dataset: ClassVar[str] = "mini"
 
     def items(self, dataset: FaceDataset, goal: str) -> Sequence[Item]:
         """The faces to protect, in a fixed order."""
@@ -68,6 +70,11 @@ class Protocol:
 
 
 PROTOCOLS: Registry[type[Protocol]] = Registry("protocol", "fpbench.protocols")
+
+
+def default_dataset(protocol: str) -> str:
+    """The dataset a run of ``protocol`` ("" = none named) uses when it names none: the protocol's own."""
+    return PROTOCOLS.get(protocol).default_dataset if protocol else Protocol.default_dataset
 
 
 def protocol_for(name: str, dataset: FaceDataset) -> Protocol:

@@ -36,6 +36,7 @@ class Identify(Protocol):
     manifest_names = ("opom-1toN", "identification", "privacy-commons")
     needs_embeddings = True
     uses_thresholds = False
+    default_dataset = "mini-1n-synthetic"
 
     def items(self, dataset: FaceDataset, goal: str) -> list[OneFace]:
         probes = sorted(dataset.select(role="probe", split="test"), key=lambda r: r.id)
