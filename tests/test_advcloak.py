@@ -298,3 +298,34 @@ def test_fpbench_run_identify_with_the_default_dataset_end_to_end(private_cache,
     timing = result.card["mask_seconds"]
     assert "customise" not in timing and timing["generate"]["n"] == len(result.scores["source"].unique())
     assert timing["generate"]["device"] == "cpu" and len(list((private_cache / "methods" / "advcloak").glob("stage1-*"))) == 1
+    # `fpbench train` finds the cached stage I (nothing is trained again) and names its checkpoint
+    capsys.readouterr()
+    assert main(["train", "advfaces-plus", "--dataset", "mini-1n-synthetic", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "advfaces-plus (mini) trained on mini-1n-synthetic's split 'train': generator_sha256" in out
+    assert "checkpoint: " + str(private_cache / "methods" / "advcloak" / "stage1-") in out
+
+
+def test_identify_runs_default_to_mini_1n_synthetic_and_other_runs_to_mini():
+    from fpbench.cli.main import build_parser
+    from fpbench.cli.run import spec_from_args
+
+    def dataset(*extra: str) -> str:
+        return spec_from_args(build_parser().parse_args(["run", "--method", "advcloak", "--target", "arcface",
+                                                         *extra])).dataset
+
+    assert dataset("--protocol", "identify") == "mini-1n-synthetic"
+    assert dataset() == "mini" and dataset("--protocol", "verify") == "mini"
+    assert dataset("--protocol", "identify", "--dataset", "celeba") == "celeba"
+    with pytest.raises(BadInput, match="unknown protocol 'nope'"):
+        dataset("--protocol", "nope")
+
+
+def test_the_run_view_prints_t_cus_and_t_gen_with_the_device():
+    from fpbench.cli.run import timing_line
+
+    card = {"mask_seconds": {"customise": {"mean": 0.0512, "n": 6, "device": "cpu"},
+                             "generate": {"mean": 0.0004, "n": 33, "device": "cpu"}}}
+    assert timing_line(card) == ("time on cpu: T_cus 0.0512 s (one person's mask, mean of 6); "
+                                 "T_gen 0.0004 s (per image, mean of 33)")
+    assert timing_line({"mask_seconds": None}) is None

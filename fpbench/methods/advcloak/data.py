@@ -54,6 +54,9 @@ class TrainFaces:
         if not records:
             raise BadInput(f"dataset {dataset.name!r} has no records in split 'train' to train advcloak on")
         faces = cls(dataset, records, profile, seed)
+        if profile.synthetic_identities and len(records) < profile.identities:
+            raise BadInput(f"advcloak ({profile.name} profile) makes one stage-II identity per training face and needs "
+                           f"{profile.identities}; dataset {dataset.name!r} has {len(records)} in split 'train'")
         if not profile.synthetic_identities:
             by_person: dict[str, list[FaceRecord]] = {}
             for r in records:

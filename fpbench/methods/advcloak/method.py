@@ -16,7 +16,7 @@ from ...zoo.model import FaceModel
 from ..base import Method, ProtectContext, TargetFace
 from .data import TrainFaces
 from .networks import SIZE, Generator
-from .profiles import MASK_L2, Profile, departures, get_profile, step_seconds
+from .profiles import ADVFACES, MASK_L2, Profile, departures, get_profile, step_seconds
 from .train import (
     CODE_VERSION, RESULT, ClassStage, ImageStage, load_generator, run_stage, stage1_blob, stage1_dir, stage2_dir,
     surrogate_ids,
@@ -123,7 +123,7 @@ class GeneratorMethod(Method):
         card["profile"] = self.profile.to_dict()
         card["profiles"] = ("mini: ngf 16, stage I 150 steps x 8 faces, stage II 40 steps x 2 x 8 synthetic "
                             "variants at lr 1e-5 (spec A5.3); paper: spec A2 exactly (A5.4)")
-        card["departures"] = departures(self.profile)
+        card["departures"] = departures(self.profile) + (list(ADVFACES) if self.stage == 1 else [])
         card["checkpoints"] = dict(self._checkpoints)
         return card
 

@@ -78,8 +78,15 @@ ALWAYS = (
     "noisy soft labels: the last 5 % of the batch's flattened patch logits take the other side's range",
     "person_mask runs the generator in eval mode (batch-norm running statistics), so a mask does not depend on "
     "how the runner batches the inference photos",
-    "AdvFaces: the stage-I generator (BCE GAN with noisy labels, spec A4.2), not AdvFaces' own WGAN on 160 px "
-    "FaceNet crops; its per-image masks are rescaled to L2 4.706 like the person masks (not stated in the paper)",
+    "each method trains (or loads) only its own stage-II variant, on first use (the spec's mini trains AdvCloak and "
+    "AdvCloak-ConvexHull by default); stage I is trained once and shared by the whole family",
+)
+
+#: Listed in the cards of the methods that use the stage-I generator alone (spec A4.2).
+ADVFACES = (
+    "AdvFaces/AdvFaces+: AdvCloak's stage-I generator (BCE GAN with noisy labels, 112 px, the run's surrogate), "
+    "not AdvFaces' own WGAN on 160 px CASIA crops against FaceNet (spec A4.2); AdvFaces' per-image masks are "
+    "rescaled to L2 4.706 like the person masks (not stated in the paper)",
 )
 
 
