@@ -173,15 +173,16 @@ def test_stage_two_starts_from_stage_one_with_one_mask_per_identity(dataset, sur
     assert all(np.isfinite(list(r.values())).all() for r in rows)
 
 
-@pytest.mark.parametrize("loss", ["cos", "convex"])
+@pytest.mark.parametrize("loss", ["stage I", "cos", "convex"])
 def test_resume_after_interruption_is_bit_identical(dataset, surrogates, tmp_path, loss):
     faces = TrainFaces.from_dataset(dataset.split("train"), TINY, 0)
     run_stage(ImageStage(TINY, faces, surrogates, 0, "cpu"), tmp_path / "s1", {}, progress=False)
     blob = torch.load(tmp_path / "s1" / "model.pt", weights_only=True)
 
     def trainer(name: str) -> Trainer:
-        learner = ClassStage(TINY, TrainFaces.from_dataset(dataset.split("train"), TINY, 0), surrogates, 0, "cpu",
-                             loss, blob)
+        faces = TrainFaces.from_dataset(dataset.split("train"), TINY, 0)  # a new process: nothing in memory
+        learner = (ImageStage(TINY, faces, surrogates, 0, "cpu") if loss == "stage I"
+                   else ClassStage(TINY, faces, surrogates, 0, "cpu", loss, blob))
         return Trainer(learner, tmp_path / name, 0, progress=False, checkpoint_every=TINY.checkpoint_every)
 
     assert trainer("straight").run()
@@ -241,6 +242,14 @@ def test_the_plan_and_the_card_say_what_runs():
     assert re.search(r"about \d+ CPU-min", plan)
     departures = " ".join(mini.card()["departures"])
     assert "ngf: 16 (paper: 64)" in departures and "stage2_lr: 1e-05 (paper: 2e-08)" in departures
+    faster = METHODS.get("advcloak")(profile="mini", stage1_lr=1e-3, stage2_steps=20, progress=False)
+    assert faster.profile.stage1_lr == 1e-3 and faster.profile.stage2_steps == 20 and faster.params["stage1_lr"] == 1e-3
+    assert "stage1_lr: 0.001 (paper: 0.0001)" in " ".join(faster.card()["departures"])
+    assert "stage II (cos) 20 steps" in faster.plan(33)
+    with pytest.raises(BadInput, match="advcloak parameter stage1_lr must be a finite number in"):
+        METHODS.get("advcloak")(stage1_lr="fast")
+    with pytest.raises(BadInput, match=r"unknown parameter\(s\) \['ngf'\] for advcloak"):
+        METHODS.get("advcloak")(ngf=8)
     paper = METHODS.get("advfaces")(profile="paper", progress=False)
     assert "GPU-hours" in paper.plan(33) and "stage II" not in paper.plan(33)
     assert not any(d.startswith("ngf") for d in paper.card()["departures"])

@@ -2,6 +2,7 @@
 stage-II generators), the person mask of spec A2.6, the plan printed before a run, and the card."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
@@ -14,6 +15,7 @@ from ...images import check_canonical
 from ...training import is_complete
 from ...zoo.model import FaceModel
 from ..base import Method, ProtectContext, TargetFace
+from ..params import Integer, Param, Real, check_params
 from .data import TrainFaces
 from .networks import SIZE, Generator
 from .profiles import ADVFACES, MASK_L2, Profile, departures, get_profile, step_seconds
@@ -24,6 +26,14 @@ from .train import (
 
 #: The spec's mini surrogate (A5.3): one embedded ArcFace-style model (IR-50 CASIA sources are not available).
 DEFAULT_SURROGATE = ("mobilefacenet",)
+
+#: profile settings a run may override (``--param stage1_lr=1e-3``); the card lists them as departures
+OVERRIDES = ("stage1_lr", "stage2_lr", "stage1_steps", "stage2_steps")
+PARAMS: dict[str, Param] = dict(
+    seed=Integer(0), stage1_lr=Real(0, 1, optional=True),
+    stage2_lr=Real(0, 1, optional=True), stage1_steps=Integer(1, 10**7, optional=True),
+    stage2_steps=Integer(1, 10**7, optional=True),
+)
 
 
 def rescale(p: torch.Tensor, l2: float = MASK_L2) -> torch.Tensor:
@@ -45,11 +55,16 @@ class GeneratorMethod(Method):
     stage: ClassVar[int] = 2
     loss: ClassVar[str] = "cos"
 
-    def __init__(self, profile: str = "mini", seed: int = 0, progress: bool = True) -> None:
-        self.profile: Profile = get_profile(profile)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise BadInput(f"{self.name} parameter seed must be an integer, got {seed!r}")
-        super().__init__(profile=profile, seed=seed)
+    defaults: dict[str, Any] = {"profile": "mini", "seed": 0, **{k: None for k in OVERRIDES}}
+
+    def __init__(self, progress: bool = True, **params: Any) -> None:
+        merged = check_params(self.name, self.merge_params(params), PARAMS)
+        overrides = {k: merged[k] for k in OVERRIDES if merged[k] is not None}
+        for stage in ("stage1", "stage2"):  # a step count replaces the profile's epochs
+            if f"{stage}_steps" in overrides:
+                overrides[f"{stage}_epochs"] = None
+        self.profile: Profile = replace(get_profile(merged["profile"]), **overrides)
+        super().__init__(**merged)
         self.progress = progress
         self._generator: Generator | None = None
         self._checkpoints: dict[str, dict[str, str]] = {}
