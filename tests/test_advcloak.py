@@ -306,7 +306,8 @@ def test_fpbench_run_identify_with_the_default_dataset_end_to_end(private_cache,
                     None, progress=False).execute()
     timing = result.card["mask_seconds"]
     assert "customise" not in timing and timing["generate"]["n"] == len(result.scores["source"].unique())
-    assert timing["generate"]["device"] == "cpu" and len(list((private_cache / "methods" / "advcloak").glob("stage1-*"))) == 1
+    assert timing["generate"]["device"] == "cpu"
+    assert len(list((private_cache / "methods" / "advcloak").glob("stage1-*"))) == 1
     # `fpbench train` finds the cached stage I (nothing is trained again) and names its checkpoint
     capsys.readouterr()
     assert main(["train", "advfaces-plus", "--dataset", "mini-1n-synthetic", "--quiet"]) == 0

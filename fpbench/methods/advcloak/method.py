@@ -145,11 +145,11 @@ class GeneratorMethod(Method):
     def plan(self, images: int, authorised: tuple[str, ...] = ()) -> str:
         """What fitting will train (unless cached) and a rough CPU time, printed before a run starts."""
         p = self.profile
-        parts = [f"stage I {p.stage1_steps if p.stage1_steps is not None else f'{p.stage1_epochs:g} epochs of'} "
-                 f"steps x {p.stage1_batch} faces (~{step_seconds(p, 1):.1f} s/step)"]
+        parts = [f"stage I {_length(p.stage1_steps, p.stage1_epochs)} x {p.stage1_batch} faces "
+                 f"(~{step_seconds(p, 1):.1f} CPU-s/step)"]
         if self.stage == 2:
-            parts.append(f"stage II ({self.loss}) {p.stage2_steps if p.stage2_steps is not None else f'{p.stage2_epochs:g} epochs of'} "
-                         f"steps x {p.identities} x {p.images} images (~{step_seconds(p, 2):.1f} s/step)")
+            parts.append(f"stage II ({self.loss}) {_length(p.stage2_steps, p.stage2_epochs)} x {p.identities} x "
+                         f"{p.images} images (~{step_seconds(p, 2):.1f} CPU-s/step)")
         fixed = [(p.stage1_steps, 1)] + ([(p.stage2_steps, 2)] if self.stage == 2 else [])
         if all(steps is not None for steps, _ in fixed):
             minutes = sum(steps * step_seconds(p, k) for steps, k in fixed) / 60
@@ -159,6 +159,10 @@ class GeneratorMethod(Method):
         return (f"{self.name} ({p.name} profile, ngf {p.ngf}): {'; '.join(parts)}: {estimate} (a cached generator "
                 f"is loaded, not retrained; Ctrl-C saves, a re-run resumes); then one mask per person from their "
                 f"inference photos, rescaled to L2 {MASK_L2:.3f}, for {images} test images")
+
+
+def _length(steps: int | None, epochs: float | None) -> str:
+    return f"{steps} steps" if steps is not None else f"{epochs:g} epochs of steps"
 
 
 def image_masks(method: GeneratorMethod, x: torch.Tensor, ctx: ProtectContext) -> torch.Tensor:

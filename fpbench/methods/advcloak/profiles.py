@@ -43,7 +43,8 @@ class Profile:
     checkpoint_every: int = 500
 
     def steps(self, stage: int, steps_per_epoch: int) -> int:
-        fixed, epochs = (self.stage1_steps, self.stage1_epochs) if stage == 1 else (self.stage2_steps, self.stage2_epochs)
+        fixed, epochs = ((self.stage1_steps, self.stage1_epochs) if stage == 1
+                         else (self.stage2_steps, self.stage2_epochs))
         return int(fixed) if fixed is not None else max(1, math.ceil((epochs or 0) * steps_per_epoch))
 
     def warmup(self, steps_per_epoch: int) -> int:

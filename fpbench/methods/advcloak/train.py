@@ -13,13 +13,12 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
-from ...cache import file_sha256
 from ...training import Learner, Stage, Trainer, save_torch, unit_key, units_root
 from ...zoo.catalog import state_dict_sha256
 from ...zoo.model import FaceModel
 from . import losses as L
 from .data import TrainFaces
-from .networks import Discriminator, Generator, make_networks
+from .networks import Generator, make_networks
 from .profiles import MASK_L2, Profile, departures
 
 CODE_VERSION = "1"  # bump when training changes, so older checkpoints are not reused
