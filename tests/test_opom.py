@@ -116,7 +116,9 @@ def test_advcloak_example_sweep_runs_the_family_under_identify_at_l2_1200():
     from fpbench.sweep import load_sweep
 
     sweep = load_sweep(Path(__file__).parents[1] / "examples" / "advcloak_table1_mini.yaml")
-    assert {s.method for s in sweep.specs} >= set(OPOM_FAMILY) | {"none", "random-mask", "gap"}
+    assert {s.method for s in sweep.specs} >= set(OPOM_FAMILY) | {"none", "random-mask", "gap", "advfaces-plus", "advcloak",
+                                                                 "advcloak-affinehull", "advcloak-classcenter",
+                                                                 "advcloak-convexhull"}
     assert all(s.protocol == "identify" and s.mask_l2 == 4.706 and s.dataset == "mini-1n-synthetic"
                for s in sweep.specs)
     assert all(s.method in METHODS for s in sweep.specs)

@@ -21,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", required=True, help="protection method (see `fpbench list methods`)")
     p.add_argument("--target", dest="targets", type=target_list, action="append", required=True,
                    help="face recognition target(s): a,b or repeat the option (see `fpbench list targets`)")
-    p.add_argument("--dataset", default="mini", help="dataset; mini is the embedded set (see `fpbench list datasets`)")
+    p.add_argument("--dataset", default=None,
+                   help="dataset (see `fpbench list datasets`); default: the protocol's own (identify: "
+                        "mini-1n-synthetic), else mini, the embedded set")
     channel = p.add_mutually_exclusive_group()
     channel.add_argument("--transform", dest="transforms", type=comma_list, action="append",
                          help="processing between protection and recognition, e.g. jpeg50; a,b or repeat "
@@ -71,7 +73,10 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
     transforms = list(DEFAULT_CHANNEL) if args.channel else (_flat(args.transforms) or ["identity"])
-    return RunSpec(method=args.method, targets=tuple(_flat(args.targets)), dataset=args.dataset,
+    from ..protocols.base import default_dataset
+
+    dataset = args.dataset or default_dataset(args.protocol)
+    return RunSpec(method=args.method, targets=tuple(_flat(args.targets)), dataset=dataset,
                    transforms=tuple(transforms), goal=args.goal, surrogates=tuple(args.surrogate),
                    params=params, profile=args.profile, seed=args.seed, device=args.device,
                    batch_size=args.batch_size, far=args.far, quality=not args.no_quality, protocol=args.protocol,
@@ -186,6 +191,9 @@ def show_result(console: Console, result) -> None:
         console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     for line in api_lines(card, result.scores):
         console.print(escape(line), highlight=False)
+    line = timing_line(card)
+    if line:
+        console.print(escape(line), highlight=False)
     work = card.get("work") or {}
     console.print(f"computed: {work.get('protected', 0)} protected, {work.get('embedded', 0)} embeddings "
                   f"(the rest from the cache); run dir: {result.path}", highlight=False)
@@ -196,6 +204,19 @@ def identify_setting(spec: dict) -> str:
     if spec.get("side", "probe") == "gallery":
         return "1:N identification, protected gallery: clean probes (Fawkes threat model)"
     return "1:N identification, protected probes"
+
+
+def timing_line(card: dict) -> str | None:
+    """T_cus (seconds to make one person's mask) and T_gen (seconds to protect one image) measured in this run,
+    with the device, as AdvCloak's Table 3 reports them; None when nothing was made (all from the cache)."""
+    seconds = card.get("mask_seconds") or {}
+    parts = [f"{label} {seconds[key]['mean']:.3g} s ({what}, mean of {seconds[key]['n']})"
+             for key, label, what in (("customise", "T_cus", "one person's mask"), ("generate", "T_gen", "per image"))
+             if key in seconds]
+    if not parts:
+        return None
+    device = next(iter(seconds.values())).get("device", "?")
+    return f"time on {device}: {'; '.join(parts)}"
 
 
 def api_lines(card: dict, scores) -> list[str]:

@@ -131,9 +131,11 @@ def _image_units(state: RunState, protected: Protected, hashes: dict[str, str]) 
         if all(done(k) for k in keys):
             return
         x = state.images([i.source for i in chunk])
+        t0 = time.perf_counter()
         ctx = context(state, chunk, seeded(chunk_seed(spec.seed, keys)))
         with state.work.stage("protect"):
             adv = method.protect(x, ctx).detach().cpu()
+        protected.mask_seconds.setdefault("generate", []).extend([(time.perf_counter() - t0) / n] * n)
         if adv.shape != x.shape:
             raise BadInput(f"method {spec.method!r} misbehaved: protect returned shape {tuple(adv.shape)} for "
                            f"input {tuple(x.shape)}")

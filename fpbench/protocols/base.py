@@ -51,6 +51,8 @@ class Protocol:
     sides: ClassVar[tuple[str, ...]] = ("probe",)
     #: L2 norm ([0,1] units) person and universal masks are rescaled to unless ``--mask-l2`` says otherwise
     default_mask_l2: ClassVar[float | None] = None
+    #: the dataset `fpbench run --protocol NAME` uses when no --dataset is given
+    default_dataset: ClassVar[str] = "mini"
 
     def items(self, dataset: FaceDataset, goal: str) -> Sequence[Item]:
         """The faces to protect, in a fixed order."""
@@ -72,6 +74,11 @@ class Protocol:
 
 
 PROTOCOLS: Registry[type[Protocol]] = Registry("protocol", "fpbench.protocols")
+
+
+def default_dataset(protocol: str) -> str:
+    """The dataset a run of ``protocol`` ("" = none named) uses when it names none: the protocol's own."""
+    return PROTOCOLS.get(protocol).default_dataset if protocol else Protocol.default_dataset
 
 
 def protocol_for(name: str, dataset: FaceDataset) -> Protocol:

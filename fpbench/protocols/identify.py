@@ -53,6 +53,7 @@ class Identify(Protocol):
     uses_thresholds = False
     sides = ("probe", "gallery")
     default_mask_l2 = ADVCLOAK_MASK_L2
+    default_dataset = "mini-1n-synthetic"
 
     def items(self, dataset: FaceDataset, goal: str) -> list[OneFace]:
         probes = sorted(dataset.select(role="probe", split="test"), key=lambda r: r.id)

@@ -41,7 +41,7 @@ class RunCard:
     protocol_name: str = "verify"
     threads: int | None = None
     mask_l2: float | None = None
-    mask_seconds: dict[str, Any] | None = None  # person/universal masks: T_cus ("customise"), T_gen ("generate")
+    mask_seconds: dict[str, Any] | None = None  # T_cus ("customise", person/universal masks), T_gen ("generate", per image)
     controls: list[str] = field(default_factory=list)  # targets that are weak controls (outside black-box averages)
     schema_version: int = SCHEMA_VERSION
 
