@@ -289,7 +289,7 @@ def test_fpbench_run_identify_with_the_default_dataset_end_to_end(private_cache,
                  "--quiet", "--out", str(tmp_path / "runs")]) == 0
     out = capsys.readouterr().out
     assert "advcloak (tiny-as-mini profile, ngf 2)" in out and "CPU-min" in out  # the plan, before training
-    assert "advcloak on mini-1n-synthetic (1:N identification)" in out and "T_cus" in out and "time on cpu" in out
+    assert "advcloak on mini-1n-synthetic (1:N identification, protected probes)" in out and "T_cus" in out and "time on cpu" in out
     dataset = load_dataset("mini-1n-synthetic")
     roles = {r.id: (r.role, r.identity, r.split) for r in dataset.records}
     people = sorted({r.identity for r in dataset.select(role="probe")})
