@@ -5,7 +5,9 @@ The default is the number of cores this process may run on: measured on a 2-core
 """
 from __future__ import annotations
 
+import contextlib
 import os
+from typing import Iterator
 
 import torch
 
@@ -36,3 +38,16 @@ def set_threads(n: int | None = None) -> int:
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
+
+
+@contextlib.contextmanager
+def fixed_threads(n: int) -> Iterator[None]:
+    """Compute with exactly ``n`` threads inside the block: torch's reductions and resampling split their work by
+    thread, so outputs that must be the same bytes everywhere (data fpbench generates) are computed with a fixed
+    count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -85,3 +85,20 @@ def test_clean_run_prints_topk_and_the_note_and_reports_real_photos(synthetic, t
     assert scores["hit1"].mean() >= 0.9  # spec A6.1: clean probes are found
     assert main(["table", str(run), "--format", "csv"]) == 0
     assert "mini-1n-synthetic: synthetic intra-class variation" in capsys.readouterr().out
+
+
+
+def test_the_build_is_the_same_bytes_at_any_thread_count(mini):
+    """The set is built wherever it is first used, at the caller's thread count; built at 1 and at 2 threads,
+    one distractor variant (grace_hopper.i3) differed before the variants were computed with a fixed count."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = crops(load_mini_1n("default", seed=0, name="mini-1n-synthetic-t1"))
+        torch.set_num_threads(2)
+        two = crops(load_mini_1n("default", seed=0, name="mini-1n-synthetic-t2"))
+    finally:
+        torch.set_num_threads(before)
+    assert one == two

@@ -30,7 +30,7 @@ from .manifest import Manifest, read_manifest, write_manifest
 from .prepare import NotPrepared, crop_paths, dataset_dir, load_prepared
 from .variants import apply, draw, variant_rng
 
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"  # 2: variants computed with one thread (1 depended on the thread count)
 NOTE = "synthetic intra-class variation"
 #: protected people by default: obama and einstein (the only ones with extra real photos), then the next
 #: four mini source faces in manifest order

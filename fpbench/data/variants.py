@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageFilter
 
+from ..threads import fixed_threads
+
 FAMILIES = ("I", "T")
 BASE = 112  # crop size the pixel amounts are given at
 
@@ -60,7 +62,13 @@ def draw(family: str, rng: np.random.Generator) -> VariantParams:
 
 
 def apply(crop: np.ndarray, p: VariantParams) -> np.ndarray:
-    """The variant (H, W, 3) uint8 of an aligned crop (H, W, 3) uint8."""
+    """The variant (H, W, 3) uint8 of an aligned crop (H, W, 3) uint8: the same bytes on every machine and thread
+    count (computed with one thread: the warp and the mean split their sums by thread)."""
+    with fixed_threads(1):
+        return _apply(crop, p)
+
+
+def _apply(crop: np.ndarray, p: VariantParams) -> np.ndarray:
     size = crop.shape[0]
     x = torch.from_numpy(np.ascontiguousarray(crop).copy()).permute(2, 0, 1).float().div(255).unsqueeze(0)
     if p.flip:
