@@ -5,24 +5,9 @@ from __future__ import annotations
 import pytest
 
 from fpbench.cli.main import main
+from test_security_cli import cli, one_line
 
 SWEEP = "dataset: toy-faces\ntargets: [toy-fr-a]\nsurrogates: [toy-fr-a]\nquality: false\nmethods: [none]\n"
-
-
-def cli(capsys, args: list[str]) -> tuple[int, str, str]:
-    try:
-        code = main(args)
-    except SystemExit as e:  # argparse errors exit from parse_args
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def one_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 @pytest.mark.parametrize("name", ["../../escaped", "/tmp/escaped", "a/b", ".."])

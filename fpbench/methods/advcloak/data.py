@@ -8,26 +8,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ...data.dataset import FaceDataset, FaceRecord
 from ...data.variants import apply, draw, variant_rng
 from ...errors import BadInput
+from ..erasablemask.train import augment  # flips and shifts, shared with ErasableMask
 from ...training import seeded
 from .networks import SIZE
 from .profiles import Profile
-
-
-def augment(x: torch.Tensor, jitter: int, gen: torch.Generator) -> torch.Tensor:
-    """Random horizontal flips and integer shifts of up to ``jitter`` pixels (reflect padding)."""
-    n, size = x.shape[0], x.shape[-1]
-    flip = torch.rand(n, generator=gen) < 0.5
-    x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
-    if jitter <= 0:
-        return x
-    shifts = torch.randint(0, 2 * jitter + 1, (n, 2), generator=gen)
-    padded = F.pad(x, (jitter,) * 4, mode="reflect")
-    return torch.stack([padded[i, :, dy:dy + size, dx:dx + size] for i, (dy, dx) in enumerate(shifts.tolist())])
 
 
 def variant(image: torch.Tensor, face_id: str, k: int, seed: int) -> torch.Tensor:
