@@ -84,12 +84,7 @@ other models, other data); returns
         extra = " and one transform (--transform NAME, or --aggregate mean)" if "transform" in table.row_axis else ""
         raise BadInput(f"--baseline needs a method x target table (--rows method --cols target){extra}")
     paper, table_id, dataset = parse_selector(selector)
-    df = published(paper, table_id)
-    if dataset is not None:
-        if dataset not in set(df["dataset"]):
-            raise BadInput(f"{paper} table {table_id} has no dataset {dataset!r}; available: "
-                           f"{', '.join(sorted(set(df['dataset']) - {''}))}")
-        df = df[df["dataset"] == dataset]
+    df = selected(selector)
     if transform is not None:
         df = df[df["processing"] == ("none" if transform == "identity" else transform)]
     columns = {paper_target(c): c for c in table.cols}
@@ -117,3 +112,15 @@ other models, other data); returns
             "not ranked against the runs above")
     return replace(table, rows=[*table.rows, *published_rows], cells=cells, published=published_rows,
                    published_note=note), note
+
+
+def selected(selector: str) -> pd.DataFrame:
+    """The published rows of ``paper:table[:dataset]``, of that dataset only when one is named."""
+    paper, table_id, dataset = parse_selector(selector)
+    df = published(paper, table_id)
+    if dataset is None:
+        return df
+    if dataset not in set(df["dataset"]):
+        raise BadInput(f"{paper} table {table_id} has no dataset {dataset!r}; available: "
+                       f"{', '.join(sorted(set(df['dataset']) - {''}))}")
+    return df[df["dataset"] == dataset]

@@ -10,8 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from rich.table import Table as RichTable
 
-from ..errors import BadInput
-from .baselines import parse_selector, published
+from .baselines import selected
 
 #: papers whose tables ``fpbench table --baseline`` shows in their own layout when no column matches a target
 LAYOUT_PAPERS = ("pmt",)
@@ -19,13 +18,7 @@ LAYOUT_PAPERS = ("pmt",)
 
 def paper_layout(selector: str) -> tuple[pd.DataFrame, str]:
     """(rows x columns of the published values, the source and notes line) for ``paper:table[:dataset]``."""
-    paper, table_id, dataset = parse_selector(selector)
-    df = published(paper, table_id)
-    if dataset is not None:
-        if dataset not in set(df["dataset"]):
-            raise BadInput(f"{paper} table {table_id} has no dataset {dataset!r}; available: "
-                           f"{', '.join(sorted(set(df['dataset']) - {''}))}")
-        df = df[df["dataset"] == dataset]
+    df = selected(selector)
     row_fields = [f for f in ("dataset", "surrogate", "row") if df[f].nunique() > 1] or ["row"]
     col_fields = ["column", "metric"] if df.groupby("column")["metric"].nunique().max() > 1 else ["column"]
     label = lambda r, fields: " | ".join(str(r[f]) for f in fields if r[f] != "")  # noqa: E731

@@ -12,19 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-
-class ResnetBlock(nn.Module):
-    """[ReflectionPad 1, Conv 3x3, BN, ReLU, ReflectionPad 1, Conv 3x3, BN] + identity."""
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3, bias=False), nn.BatchNorm2d(dim), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3, bias=False), nn.BatchNorm2d(dim),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
+from ..advcloak.networks import ResnetBlock  # the same residual block (AdvCloak spec A2.1, GAP A4.1)
 
 
 class ResnetGenerator(nn.Module):
