@@ -49,6 +49,7 @@ class RunSpec:
     mask_l2: float | str | None = None
     side: str = "probe"  # identify protocol: which side of the search holds the protected photos (SIDES)
     attacks: tuple[str, ...] = ()  # adversaries run on what the method released (fpbench.adversaries)
+    inference_photos: int | None = None  # person masks: from the first K inference photos (None: all; AdvCloak Fig. 4b)
 
     def validate(self) -> "RunSpec":
         """Raise ``BadInput`` for values that cannot work, before anything is loaded or computed."""
@@ -74,6 +75,9 @@ class RunSpec:
         if self.mask_l2 is not None and self.mask_l2 != NO_MASK_L2 and (
                 isinstance(self.mask_l2, (str, bool)) or not (0 < float(self.mask_l2) < float("inf"))):
             raise BadInput(f"--mask-l2 must be a finite number > 0 or {NO_MASK_L2}, got {self.mask_l2}")
+        if self.inference_photos is not None and (isinstance(self.inference_photos, bool) or
+                                                  not isinstance(self.inference_photos, int) or self.inference_photos < 1):
+            raise BadInput(f"--inference-photos must be a whole number >= 1, got {self.inference_photos!r}")
         if self.side not in SIDES:
             raise BadInput(f"unknown --side {self.side!r}; available: {', '.join(SIDES)}")
         check_device(self.device)
@@ -91,7 +95,8 @@ class RunSpec:
         d = asdict(self)
         d["targets"], d["transforms"], d["surrogates"] = list(self.targets), list(self.transforms), list(self.surrogates)
         d["authorised"], d["attacks"] = list(self.authorised), list(self.attacks)
-        for key, default in (("protocol", ""), ("authorised", []), ("mask_l2", None), ("side", "probe"), ("attacks", [])):
+        for key, default in (("protocol", ""), ("authorised", []), ("mask_l2", None), ("side", "probe"), ("attacks", []),
+                             ("inference_photos", None)):
             if d[key] == default:  # v1 specs had none of these: same run, same name and cache key
                 del d[key]
         return d

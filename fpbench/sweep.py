@@ -34,7 +34,7 @@ from .results import SWEEP_INDEX
 from .results.labels import format_value, param_order
 from .runner import Runner
 from .spec import RunSpec
-from .sweepfile import read_sweep_file
+from .sweepfile import SETTING_LISTS, read_sweep_file
 
 
 @dataclass
@@ -47,20 +47,27 @@ class Sweep:
     claims: str | None = None  # a paper whose expected orderings are checked on the finished cells
 
 
+def _setting_grid(entry: dict[str, Any], common: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run settings of one method entry: the file's, with each listed per-entry value (mask_l2,
+    inference_photos) making one cell."""
+    lists = [[(key, v) for v in entry[key]] for key in SETTING_LISTS if key in entry]
+    return [{**common, **dict(combo)} for combo in itertools.product(*lists)]
+
+
 def load_sweep(path: Path, out: Path | None = None, device: str | None = None) -> Sweep:
     """The sweep of a YAML spec, every cell validated (a wrong key or value: one line naming the file)."""
     doc = read_sweep_file(path)
     common = {k: doc[k] for k in ("dataset", "goal", "profile", "batch_size", "far", "esr_far", "quality", "protocol",
-                                  "mask_l2", "side") if k in doc}
+                                  "mask_l2", "side", "inference_photos") if k in doc}
     specs = []
     for seed in doc.get("seeds", [0]):
         for entry in doc["methods"]:
-            for params in grid(entry["params"]):
+            for params, settings in itertools.product(grid(entry["params"]), _setting_grid(entry, common)):
                 spec = RunSpec(
                     method=entry["method"], targets=tuple(doc["targets"]),
                     transforms=tuple(entry.get("transforms", doc.get("transforms", ["identity"]))),
                     surrogates=tuple(entry.get("surrogates", doc.get("surrogates", []))),
-                    params=params, seed=seed, device=device or doc.get("device", "cpu"), **common,
+                    params=params, seed=seed, device=device or doc.get("device", "cpu"), **settings,
                 )
                 try:
                     specs.append(spec.validate())

@@ -14,7 +14,9 @@ import yaml
 from .values import parse_value
 from .errors import BadInput
 
-METHOD_KEYS = ("method", "params", "transforms", "surrogates")
+METHOD_KEYS = ("method", "params", "transforms", "surrogates", "mask_l2", "inference_photos")
+#: run settings a method entry may give as a list, one cell per value (AdvCloak Fig. 3b: mask_l2; Fig. 4b: K)
+SETTING_LISTS = ("mask_l2", "inference_photos")
 
 
 def read_sweep_file(path: Path) -> dict[str, Any]:
@@ -147,6 +149,10 @@ def _method(entry: Any, where: str) -> dict[str, Any]:
     for key, allow_empty in (("transforms", False), ("surrogates", True)):
         if key in entry:
             out[key] = names(entry[key], f"{where}.{key}", allow_empty)
+    for key in SETTING_LISTS:
+        if key in entry:
+            values = entry[key] if isinstance(entry[key], list) and entry[key] else [entry[key]]
+            out[key] = [KEYS[key](v, f"{where}.{key}[{i}]") for i, v in enumerate(values)]
     return out
 
 
@@ -157,5 +163,5 @@ KEYS: dict[str, Callable[[Any, str], Any]] = {
     "surrogates": lambda v, where: names(v, where, allow_empty=True), "seeds": integers, "methods": methods,
     "batch_size": lambda v, where: integer(v, where, low=1), "far": number, "esr_far": number, "quality": flag,
     "protocol": text, "mask_l2": lambda v, where: "none" if v == "none" else number(v, where),
-    "side": text, "claims": text,
+    "side": text, "claims": text, "inference_photos": lambda v, where: integer(v, where, low=1),
 }

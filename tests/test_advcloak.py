@@ -19,7 +19,8 @@ from fpbench.methods.advcloak import losses as L
 from fpbench.methods.advcloak import profiles
 from fpbench.methods.advcloak.data import TrainFaces
 from fpbench.methods.advcloak.method import GeneratorMethod
-from fpbench.methods.advcloak.networks import Discriminator, Generator, parameter_count
+from fpbench.methods.advcloak.networks import Discriminator, Generator, make_networks, parameter_count
+from fpbench.methods.advcloak.profiles import MINI, PAPER, departures
 from fpbench.methods.advcloak.train import ClassStage, ImageStage, run_stage
 from fpbench.training import Trainer, seeded
 from fpbench.zoo.model import FaceModel, InputSpec, ModelCard
@@ -143,7 +144,7 @@ def test_subspace_losses_use_the_clean_features_as_constants():
 
 # -------------------------------------------------------------------------------------------------- stages
 def test_stage_one_shrinks_its_perturbations_and_learns_an_adversarial_direction(dataset, surrogates):
-    p = replace(TINY, stage1_steps=15, stage1_lr=5e-3, stage1_batch=6, augment=False)
+    p = replace(TINY, stage1_steps=15, stage1_lr=5e-3, stage1_batch=6, augment=False, output_gain=1.0)  # the code's init
     learner = ImageStage(p, TrainFaces.from_dataset(dataset.split("train"), p, 0), surrogates, 0, "cpu")
     before = learner.report()
     rows = [learner.step(1, k, seeded(0, "step", 1, k)) for k in range(15)]
@@ -153,6 +154,16 @@ def test_stage_one_shrinks_its_perturbations_and_learns_an_adversarial_direction
     assert rows[-1]["adv_cos"] < rows[0]["adv_cos"]
     # at the benchmark's L2 4.706 the trained direction moves the surrogate's features more than the initial one
     assert after["whitebox_cos_clean_vs_protected"]["toy"] < before["whitebox_cos_clean_vs_protected"]["toy"] - 0.02
+
+
+def test_the_mini_init_starts_below_tanh_saturation_and_is_a_listed_departure():
+    code, mini = make_networks(16, 0)[0], make_networks(16, 0, MINI.output_gain)[0]
+    x = torch.rand(2, 3, 112, 112, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        raw = [g.eval()(x).flatten(1).norm(dim=1).mean().item() for g in (code, mini)]
+    assert raw[0] > 100 and raw[1] < raw[0] / 5  # a saturated tanh (max sqrt(3 x 112^2) = 194) vs a small start
+    assert any("last layer's Kaiming weights x 0.05" in d for d in departures(MINI))
+    assert not any("Kaiming" in d for d in departures(PAPER))
 
 
 def test_stage_two_starts_from_stage_one_with_one_mask_per_identity(dataset, surrogates, tmp_path, monkeypatch):
@@ -238,7 +249,8 @@ def test_a_method_without_a_generator_or_surrogate_says_so(dataset):
 def test_the_plan_and_the_card_say_what_runs():
     mini = METHODS.get("advcloak-convexhull")(profile="mini", progress=False)
     plan = mini.plan(33)
-    assert "stage I 150 steps x 8 faces" in plan and "stage II (convex) 40 steps x 2 x 8" in plan
+    assert f"stage I {MINI.stage1_steps} steps x 8 faces" in plan
+    assert f"stage II (convex) {MINI.stage2_steps} steps x 2 x 8" in plan
     assert re.search(r"about \d+ CPU-min", plan)
     departures = " ".join(mini.card()["departures"])
     assert "ngf: 16 (paper: 64)" in departures and "stage2_lr: 1e-05 (paper: 2e-08)" in departures
@@ -339,3 +351,11 @@ def test_the_run_view_prints_t_cus_and_t_gen_with_the_device():
     assert timing_line(card) == ("time on cpu: T_cus 0.0512 s (one person's mask, mean of 6); "
                                  "T_gen 0.0004 s (per image, mean of 33)")
     assert timing_line({"mask_seconds": None}) is None
+
+
+def test_a_stage_two_override_reuses_stage_one_and_a_stage_one_override_does_not(fresh_cache):
+    from fpbench.methods.advcloak.train import stage1_dir
+
+    key = lambda p: stage1_dir(p, "ab" * 32, [], 0)  # noqa: E731
+    assert key(replace(MINI, stage2_lr=1e-4, stage2_steps=120)) == key(MINI)
+    assert key(replace(MINI, stage1_lr=1e-3)) != key(MINI)

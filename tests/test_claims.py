@@ -19,7 +19,7 @@ TARGETS = ("mobilefacenet", "sface", "dlib-resnet29", "mobileface256")  # white-
 PEOPLE = [f"p{i}" for i in range(8)]
 
 
-def run(method: str, protected: dict[str, float], mask_l2: float = 4.706) -> RunResult:
+def run(method: str, protected: dict[str, float], mask_l2: float = 4.706, inference_photos: int | None = None) -> RunResult:
     """An identify run: per target, the share of each person's 4 probes that are protected (hit1 false)."""
     rows = []
     for target in TARGETS:
@@ -29,6 +29,7 @@ def run(method: str, protected: dict[str, float], mask_l2: float = 4.706) -> Run
                 rows.append({"pair": f"{person}_{k}", "identity": person, "target": target, "transform": "identity",
                              "kind": "identification", "hit1": k >= n_protected})
     card = {**card_fields(), "method": {"method": method}, "protocol_name": "identify", "mask_l2": mask_l2,
+            "inference_photos": inference_photos,
             "schema_version": SCHEMA_VERSION, "white_box": ["mobilefacenet"], "controls": ["mobileface256"],
             "dataset": {"name": "mini-1n-synthetic", "manifest_sha256": "ab" * 32}}
     return RunResult(card=card, scores=pd.DataFrame(rows))
@@ -83,6 +84,16 @@ def test_e6_reads_runs_of_one_method_at_several_mask_norms():
     e6 = {v.key: v for v in check_paper("advcloak", runs)}["E6"]
     assert [g.label for g in e6.gaps] == ["fi-uap L2 4.706 - 2"]
     assert e6.gaps[0].estimate.value == pytest.approx((25 + 50) / 2)
+
+
+def test_e6_reads_runs_at_several_inference_photo_counts_and_other_claims_use_all_photos():
+    runs = [run("advcloak", {"sface": 0.25}, inference_photos=1), run("advcloak", {"sface": 0.5}, inference_photos=5),
+            run("advcloak", {"sface": 1.0}), run("fi-uap", {"sface": 0.5})]
+    verdicts = {v.key: v for v in check_paper("advcloak", runs)}
+    assert [g.label for g in verdicts["E6"].gaps] == ["advcloak K 5 - 1"]
+    assert verdicts["E6"].gaps[0].estimate.value == pytest.approx((25 + 0) / 2)  # sface +25, dlib 0
+    e3 = verdicts["E3"]  # advfaces-plus is missing, but advcloak's run is the one with all inference photos
+    assert e3.status == NOT_EVALUABLE and "advfaces-plus" in e3.reason
 
 
 def test_fpbench_claims_prints_every_claim(tmp_path, fresh_cache, capsys):

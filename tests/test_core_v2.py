@@ -207,6 +207,17 @@ def test_person_masks_see_inference_photos_only_and_respect_mask_l2(fresh_cache,
     assert all(abs(float(torch.load(m, weights_only=True).norm()) - 2.0) < 1e-4 for m in masks)
 
 
+def test_inference_photos_makes_each_mask_from_the_first_k_photos(fresh_cache, tmp_path):
+    name = identify_dataset(tmp_path)
+    SEEN["person"].clear()
+    result = Runner(spec(method="toy-person", dataset=name, inference_photos=2), None, progress=False).execute()
+    assert sorted(map(len, SEEN["person"])) == [2, 2] and result.card["inference_photos"] == 2
+    assert sorted(SEEN["person"]) == [("p1_1", "p1_2"), ("p2_7", "p2_8")]  # the first two of three, by id
+    assert result.card["spec"]["inference_photos"] == 2
+    with pytest.raises(BadInput, match="--inference-photos must be a whole number >= 1"):
+        spec(method="toy-person", dataset=name, inference_photos=0).validate()
+
+
 def test_identify_rows_count_distractors_above_the_genuine(fresh_cache, tmp_path):
     name = identify_dataset(tmp_path)
     result = Runner(spec(method="none", dataset=name), None, progress=False).execute()

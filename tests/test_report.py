@@ -85,6 +85,20 @@ def test_several_runs_plot_quality_against_asr_and_asr_against_eps(runs, tmp_pat
         assert label in page
 
 
+def test_runs_at_several_mask_norms_or_inference_photo_counts_get_their_own_plot(runs):
+    from fpbench.report.figures import setting_figures
+    from fpbench.results import load_runs
+
+    loaded = load_runs(runs)
+    for k, run in enumerate(loaded):  # the same method at three mask norms, all inference photos
+        run.card["method"]["params"].pop("eps")
+        run.card["mask_l2"] = [2.0, 4.706, 8.0][k]
+    titles = {f.title: f for f in setting_figures(loaded)}
+    assert titles["Protection metric against the mask norm (AdvCloak Fig. 3b)"].png is not None
+    assert titles["Protection metric against the budget (eps)"].png is None  # says what it needs instead
+    assert not any("inference photos" in t for t in titles)  # nothing varies it: no empty plot
+
+
 def test_a_run_whose_images_left_the_cache_still_reports(runs):
     for png in (runs[0].parent.parent / "cache").rglob("*.png"):
         png.unlink()

@@ -3,6 +3,9 @@ fractions, and `fpbench table` shows the cells in the spec's order labelled by w
 from __future__ import annotations
 
 import pandas as pd
+import pytest
+
+from fpbench.errors import BadInput
 
 from fpbench.results import RunResult, load_runs
 from fpbench.results.tables import build_table
@@ -32,3 +35,15 @@ def test_table_rows_follow_the_sweep_and_name_what_differs(tmp_path):
     write_index(sweep, sweep.specs)
     runs = load_runs([sweep.out])
     assert build_table(runs, ["asr"]).rows == ["pgd eps=8/255", "pgd eps=2/255"]
+
+
+def test_a_method_entry_lists_mask_norms_and_inference_photo_counts(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("dataset: toy-faces\ntargets: [toy-fr-a]\nmask_l2: 3.0\nmethods:\n  - none\n"
+                    "  - {method: fgsm, mask_l2: [2.0, 4.706], inference_photos: [1, 5]}\n")
+    specs = load_sweep(spec).specs
+    assert [(s.method, s.mask_l2, s.inference_photos) for s in specs] == [
+        ("none", 3.0, None), ("fgsm", 2.0, 1), ("fgsm", 2.0, 5), ("fgsm", 4.706, 1), ("fgsm", 4.706, 5)]
+    spec.write_text("dataset: toy-faces\ntargets: [toy-fr-a]\nmethods:\n  - {method: fgsm, inference_photos: [0]}\n")
+    with pytest.raises(BadInput, match=r"inference_photos\[0\]"):
+        load_sweep(spec)

@@ -1,6 +1,8 @@
 """AdvCloak's expected orderings E1-E7 (spec A6), on identify runs (black-box average top-1 protection)."""
 from __future__ import annotations
 
+from typing import Callable
+
 from .base import Claim, Evidence, Gap, NotEvaluable, not_evaluable, ordering
 
 PERSON_SPECIFIC = ("advcloak", "advcloak-affinehull", "advcloak-classcenter", "advcloak-convexhull", "advfaces-plus",
@@ -27,20 +29,43 @@ def drop_contrast(evidence: Evidence) -> list[Gap]:
     return [Gap("drop(fi-uap) - drop(advcloak)", evidence.contrast(terms))]
 
 
-def norm_trend(evidence: Evidence) -> list[Gap]:
-    """E6: for every method run at several --mask-l2 values, protection at each norm minus at the next lower."""
-    gaps = []
-    for method in evidence.methods():
-        runs = sorted((r for r in evidence.runs_of(method) if r.card.get("mask_l2")), key=lambda r: r.card["mask_l2"])
-        norms = [r.card["mask_l2"] for r in runs]
-        if len(set(norms)) < 2 or len(set(norms)) < len(norms):
-            continue
-        for low, high in zip(runs, runs[1:]):
-            label = f"{method} L2 {high.card['mask_l2']:g} - {low.card['mask_l2']:g}"
-            gaps.append(Gap(label, evidence.difference(high, low)))
-    if not gaps:
-        raise NotEvaluable("needs runs of one method at several --mask-l2 values (a sweep over mask_l2)")
-    return gaps
+def trend(setting: str, short: str, option: str, others: dict[str, float | None]) -> Callable[[Evidence], list[Gap]]:
+    """For every method run at several values of the card's ``setting`` (the ``others`` at their given
+    values), the protection at each value minus at the next lower one."""
+
+    def measure(evidence: Evidence) -> list[Gap]:
+        gaps = []
+        for method in evidence.methods():
+            runs = sorted((r for r in evidence.runs_of(method) if r.card.get(setting)
+                           and all(r.card.get(k) == v for k, v in others.items())), key=lambda r: r.card[setting])
+            values = [r.card[setting] for r in runs]
+            if len(set(values)) < 2 or len(set(values)) < len(values):
+                continue
+            for low, high in zip(runs, runs[1:]):
+                label = f"{method} {short} {high.card[setting]:g} - {low.card[setting]:g}"
+                gaps.append(Gap(label, evidence.difference(high, low)))
+        if not gaps:
+            raise NotEvaluable(f"needs runs of one method at several {option} values (a sweep over {setting})")
+        return gaps
+
+    return measure
+
+
+def both(*measures: Callable[[Evidence], list[Gap]]) -> Callable[[Evidence], list[Gap]]:
+    """The gaps of every measure that can be evaluated (not evaluable only when none can)."""
+
+    def measure(evidence: Evidence) -> list[Gap]:
+        gaps, missing = [], []
+        for m in measures:
+            try:
+                gaps += m(evidence)
+            except NotEvaluable as e:
+                missing.append(str(e))
+        if not gaps:
+            raise NotEvaluable("; ".join(missing))
+        return gaps
+
+    return measure
 
 
 CLAIMS = [
@@ -53,7 +78,9 @@ CLAIMS = [
     Claim("E4", "FI-UAP loses more than AdvCloak from same-family to other-architecture targets", drop_contrast),
     Claim("E5", "AdvCloak-ClassCenter/ConvexHull >= AdvCloak >= AdvCloak-AffineHull (the paper: small margins)",
           ordering([["advcloak-classcenter", "advcloak-convexhull"], ["advcloak"], ["advcloak-affinehull"]])),
-    Claim("E6", "protection rises with the mask norm (Fig. 3b)", norm_trend),
+    Claim("E6", "protection rises with the mask norm (Fig. 3b) and with the number of inference photos (Fig. 4b)",
+          both(trend("mask_l2", "L2", "--mask-l2", {"inference_photos": None}),
+               trend("inference_photos", "K", "--inference-photos", {"mask_l2": PAPER_MASK_L2}))),
     Claim("E7", "masked inference photos are protected at least as well as unseen test photos",
           not_evaluable("the identify protocol scores unseen test photos only, not the masked inference photos")),
 ]

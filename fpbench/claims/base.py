@@ -89,6 +89,8 @@ class Evidence:
         found = [r for r in self.runs if r.label == method]
         if len(found) > 1 and self.mask_l2 is not None:
             found = [r for r in found if r.card.get("mask_l2") == self.mask_l2] or found
+        if len(found) > 1:  # masks from all inference photos, as the paper's tables
+            found = [r for r in found if r.card.get("inference_photos") is None] or found
         if not found:
             raise NotEvaluable(f"no run of {method}")
         if len(found) > 1:

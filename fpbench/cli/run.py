@@ -45,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="renormalise every perturbation to this L2 norm in [0,1] units (AdvCloak: 4.706 = 1200 on "
                         "0-255); none: never; unset: the protocol's default (identify: 4.706 for person and "
                         "universal masks), else as the method makes it")
+    p.add_argument("--inference-photos", type=positive_int, default=None, metavar="K",
+                   help="identify protocol: make each person mask from the first K inference photos (default: all; "
+                        "AdvCloak Fig. 4b varies K)")
     p.add_argument("--side", choices=SIDES, default="probe",
                    help="identify protocol: protect the probe photos (AdvCloak/OPOM: the attacker's gallery holds "
                         "clean photos) or the gallery photos (the Fawkes threat model: clean probes query a gallery "
@@ -81,7 +84,7 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
                    params=params, profile=args.profile, seed=args.seed, device=args.device,
                    batch_size=args.batch_size, far=args.far, quality=not args.no_quality, protocol=args.protocol,
                    authorised=tuple(args.authorised), mask_l2=args.mask_l2, side=args.side,
-                   attacks=tuple(args.attacks))
+                   attacks=tuple(args.attacks), inference_photos=args.inference_photos)
 
 
 def mask_l2(text: str) -> float | str:

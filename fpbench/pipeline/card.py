@@ -32,6 +32,7 @@ def build_card(state: RunState, protected: Protected) -> dict[str, Any]:
         thresholds=state.thresholds,
         images="protected and restored images are quantised to 8-bit PNG before evaluation",
         mask_l2=spec.mask_norm,
+        inference_photos=spec.inference_photos,
         mask_seconds={k: {"mean": mean(v), "n": len(v), "device": str(state.device)}
                       for k, v in protected.mask_seconds.items()} or None,
         quality=state.set_quality,

@@ -178,7 +178,7 @@ def _mask_units(state: RunState, protected: Protected, hashes: dict[str, str]) -
     masks = subdir("masks", f"{spec.method}-{protected.method_key[:16]}")
     units = []
     for identity, items in sorted(groups.items()):
-        inference = state.protocol.inference_photos(state.dataset, identity) if person else []
+        inference = state.protocol.inference_photos(state.dataset, identity)[:spec.inference_photos] if person else []
         test_ids = {i.source.id for i in items}
         if any(r.id in test_ids for r in inference):
             raise BadInput(f"protocol {state.protocol.name!r} lists a test photo of {identity!r} as an inference photo")

@@ -3,7 +3,7 @@ or, where a run has nothing to plot, a caption saying why (never a silent gap)."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -156,22 +156,51 @@ def quality_figure(runs: Sequence[RunResult], quality: str = "lpips") -> Figure:
                   "identity transform, every target's pairs pooled; bars: 95% bootstrap CI")
 
 
-def budget_figure(runs: Sequence[RunResult]) -> Figure:
-    """The headline metric against eps for methods run at two or more budgets (a sweep over eps)."""
-    title = "Protection metric against the budget (eps)"
+@dataclass(frozen=True)
+class Setting:
+    """A run setting a sweep varies, read from the card, and how its axis is drawn."""
+
+    title: str  # "the budget (eps)"
+    axis: str  # x-axis label
+    scale: float  # card value x scale = axis value
+    read: Callable[[dict[str, Any]], Any]
+    sweep: str  # what a sweep varies to make the figure
+
+
+SETTINGS = (
+    Setting("the budget (eps)", "eps (/255)", 255.0,
+            lambda card: ((card.get("method") or {}).get("params") or {}).get("eps"), "eps"),
+    Setting("the mask norm (AdvCloak Fig. 3b)", "mask L2 ([0,1] units)", 1.0, lambda card: card.get("mask_l2"),
+            "mask_l2"),
+    Setting("the number of inference photos (AdvCloak Fig. 4b)", "inference photos per mask", 1.0,
+            lambda card: card.get("inference_photos"), "inference_photos"),
+)
+
+
+def setting_figure(runs: Sequence[RunResult], setting: Setting) -> Figure:
+    """The headline metric against ``setting`` for methods run at two or more of its values (a sweep)."""
+    title = f"Protection metric against {setting.title}"
     series: dict[str, list[tuple[float, Interval]]] = {}
     metrics = set()
     for run in runs:
-        eps = ((run.card.get("method") or {}).get("params") or {}).get("eps")
+        value = setting.read(run.card)
         metric = main_metric(run)
-        if eps is None or metric is None:
+        if value is None or metric is None:
             continue
         metrics.add(METRICS[metric].title)
         for target, group in _rows(run, metric).groupby("target", sort=False):
             interval = _interval(metric, group)
             if interval is not None:
-                series.setdefault(f"{run.label} vs {target}", []).append((float(eps), interval))
-    series = {k: v for k, v in series.items() if len({e for e, _ in v}) > 1}
+                series.setdefault(f"{run.label} vs {target}", []).append((float(value) * setting.scale, interval))
+    series = {k: v for k, v in series.items() if len({x for x, _ in v}) > 1}
     if not series or len(metrics) != 1:
-        return Figure(title, None, "needs runs of one method at two or more eps (e.g. `fpbench sweep` over eps)")
-    return Figure(title, plots.metric_vs_budget(series, metrics.pop()), "identity transform; bars: 95% bootstrap CI")
+        return Figure(title, None, f"needs runs of one method at two or more {setting.sweep} values "
+                                   f"(e.g. `fpbench sweep` over {setting.sweep})")
+    return Figure(title, plots.metric_vs_setting(series, metrics.pop(), setting.axis),
+                  "identity transform; bars: 95% bootstrap CI")
+
+
+def setting_figures(runs: Sequence[RunResult]) -> list[Figure]:
+    """One figure per setting the runs vary (the eps one always, saying what it needs when nothing varies)."""
+    figures = [setting_figure(runs, s) for s in SETTINGS]
+    return [f for k, f in enumerate(figures) if k == 0 or f.png is not None]

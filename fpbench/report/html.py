@@ -112,7 +112,7 @@ def report(runs: Sequence[RunResult], pairs: int = 6) -> str:
              f"<style>{STYLE}</style></head><body><h1>fpbench report: {e(title)}</h1>"]
     if len(runs) > 1:
         parts += ["<h2>All runs</h2>", table_html(runs, single=False),
-                  figure_html(figures.quality_figure(runs)), figure_html(figures.budget_figure(runs))]
+                  figure_html(figures.quality_figure(runs)), *map(figure_html, figures.setting_figures(runs))]
     names = [r.path.name if r.path else f"run {i + 1}" for i, r in enumerate(runs)]
     parts += [run_section(r, pairs, f"{r.label}: {name}") for r, name in zip(runs, names)]
     parts.append("</body></html>\n")

@@ -106,17 +106,17 @@ def quality_vs_metric(points: Sequence[tuple[str, float, Interval]], quality: st
     return png(fig)
 
 
-def metric_vs_budget(series: dict[str, list[tuple[float, Interval]]], metric: str) -> bytes:
-    """One line per (method, target): the metric with its CI against eps (in /255)."""
+def metric_vs_setting(series: dict[str, list[tuple[float, Interval]]], metric: str, axis: str) -> bytes:
+    """One line per (method, target): the metric with its CI against a run setting (x already in axis units)."""
     fig = Figure(figsize=(5.5, 4))
     ax = fig.subplots()
     for label, points in series.items():
         points = sorted(points)
-        xs = [eps * 255 for eps, _ in points]
+        xs = [x for x, _ in points]
         ax.errorbar(xs, [v for _, (v, _, _) in points], marker="o", capsize=3, label=label,
                     yerr=[[max(0.0, v - lo) for _, (v, lo, _) in points], [max(0.0, hi - v) for _, (v, _, hi) in points]])
-    ax.set_xlabel("eps (/255)")
+    ax.set_xlabel(axis)
     ax.set_ylabel(metric)
-    ax.set_title(f"{metric} against the budget", fontsize=9)
+    ax.set_title(f"{metric} against {axis}", fontsize=9)
     ax.legend(fontsize=7)
     return png(fig)

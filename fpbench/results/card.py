@@ -41,6 +41,7 @@ class RunCard:
     protocol_name: str = "verify"
     threads: int | None = None
     mask_l2: float | None = None
+    inference_photos: int | None = None  # person masks made from the first K inference photos (None: all)
     mask_seconds: dict[str, Any] | None = None  # T_cus ("customise", person/universal masks), T_gen ("generate", per image)
     controls: list[str] = field(default_factory=list)  # targets that are weak controls (outside black-box averages)
     schema_version: int = SCHEMA_VERSION

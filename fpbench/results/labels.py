@@ -6,7 +6,7 @@ from fractions import Fraction
 from typing import Any, Sequence
 
 #: spec fields besides ``params`` that tell runs of one method apart, in label order
-SPEC_FIELDS = ("surrogates", "profile", "seed", "far", "mask_l2")  # transforms: rows of their own
+SPEC_FIELDS = ("surrogates", "profile", "seed", "far", "mask_l2", "inference_photos")  # transforms: rows of their own
 
 
 def format_value(value: Any) -> str:

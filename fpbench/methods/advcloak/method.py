@@ -18,7 +18,7 @@ from ..base import Method, ProtectContext, TargetFace
 from ..params import Integer, Param, Real, check_params
 from .data import TrainFaces
 from .networks import SIZE, Generator
-from .profiles import ADVFACES, MASK_L2, Profile, departures, get_profile, step_seconds
+from .profiles import ADVFACES, MASK_L2, MINI, Profile, departures, get_profile, step_seconds
 from .train import (
     CODE_VERSION, RESULT, ClassStage, ImageStage, load_generator, run_stage, stage1_blob, stage1_dir, stage2_dir,
     surrogate_ids,
@@ -136,8 +136,10 @@ class GeneratorMethod(Method):
                              else f"stage II (person-specific training, loss {self.loss})")
         card["mask_l2"] = f"{MASK_L2:.4f} ([0, 1] units; 1200 on 0-255), every mask rescaled to it exactly"
         card["profile"] = self.profile.to_dict()
-        card["profiles"] = ("mini: ngf 16, stage I 150 steps x 8 faces, stage II 40 steps x 2 x 8 synthetic "
-                            "variants at lr 1e-5 (spec A5.3); paper: spec A2 exactly (A5.4)")
+        m = MINI
+        card["profiles"] = (f"mini: ngf {m.ngf}, stage I {m.stage1_steps} steps x {m.stage1_batch} faces, stage II "
+                            f"{m.stage2_steps} steps x {m.identities} x {m.images} synthetic variants at lr "
+                            f"{m.stage2_lr:g} (spec A5.3, with the departures listed); paper: spec A2 exactly (A5.4)")
         card["departures"] = departures(self.profile) + (list(ADVFACES) if self.stage == 1 else [])
         card["checkpoints"] = dict(self._checkpoints)
         return card

@@ -21,7 +21,7 @@ from .data import TrainFaces
 from .networks import Generator, make_networks
 from .profiles import MASK_L2, Profile, departures
 
-CODE_VERSION = "1"  # bump when training changes, so older checkpoints are not reused
+CODE_VERSION = "2"  # bump when training changes, so older checkpoints are not reused
 RESULT = "model.pt"
 
 
@@ -32,7 +32,7 @@ def surrogate_ids(surrogates: Sequence[FaceModel]) -> list[dict[str, str]]:
 
 
 def stage1_dir(profile: Profile, manifest_sha256: str, surrogates: list[dict[str, str]], seed: int) -> Path:
-    key = unit_key({"stage": 1, "profile": profile.to_dict(), "manifest": manifest_sha256, "surrogates": surrogates,
+    key = unit_key({"stage": 1, "profile": profile.stage1_settings(), "manifest": manifest_sha256, "surrogates": surrogates,
                     "seed": seed, "code": CODE_VERSION})
     return units_root("advcloak") / f"stage1-{key}"
 
@@ -71,7 +71,7 @@ class GANStage(Learner):
         self.p, self.faces, self.seed = profile, faces, seed
         self.device = torch.device(device)
         self.surrogates = [m.to(self.device).eval() for m in surrogates]
-        self.g, self.d = make_networks(profile.ngf, seed)
+        self.g, self.d = make_networks(profile.ngf, seed, profile.output_gain)
         if start is not None:  # stage II fine-tunes stage I's G and D (the code's load_state_dict)
             self.g.load_state_dict(start["g"])
             self.d.load_state_dict(start["d"])
