@@ -67,6 +67,8 @@ def load_sweep(path: Path, out: Path | None = None, device: str | None = None) -
                     method=entry["method"], targets=tuple(doc["targets"]),
                     transforms=tuple(entry.get("transforms", doc.get("transforms", ["identity"]))),
                     surrogates=tuple(entry.get("surrogates", doc.get("surrogates", []))),
+                    authorised=tuple(entry.get("authorised", doc.get("authorised", []))),
+                    attacks=tuple(entry.get("attacks", doc.get("attacks", []))),
                     params=params, seed=seed, device=device or doc.get("device", "cpu"), **settings,
                 )
                 try:

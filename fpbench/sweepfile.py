@@ -14,7 +14,7 @@ import yaml
 from .values import parse_value
 from .errors import BadInput
 
-METHOD_KEYS = ("method", "params", "transforms", "surrogates", "mask_l2", "inference_photos")
+METHOD_KEYS = ("method", "params", "transforms", "surrogates", "authorised", "attacks", "mask_l2", "inference_photos")
 #: run settings a method entry may give as a list, one cell per value (AdvCloak Fig. 3b: mask_l2; Fig. 4b: K)
 SETTING_LISTS = ("mask_l2", "inference_photos")
 
@@ -146,7 +146,7 @@ def _method(entry: Any, where: str) -> dict[str, Any]:
         raise BadInput(f"{where}: unknown key(s) {unknown}; valid: {list(METHOD_KEYS)}")
     out: dict[str, Any] = {"method": text(entry["method"], f"{where}.method"),
                            "params": params(entry.get("params"), f"{where}.params")}
-    for key, allow_empty in (("transforms", False), ("surrogates", True)):
+    for key, allow_empty in (("transforms", False), ("surrogates", True), ("authorised", False), ("attacks", True)):
         if key in entry:
             out[key] = names(entry[key], f"{where}.{key}", allow_empty)
     for key in SETTING_LISTS:
@@ -163,5 +163,5 @@ KEYS: dict[str, Callable[[Any, str], Any]] = {
     "surrogates": lambda v, where: names(v, where, allow_empty=True), "seeds": integers, "methods": methods,
     "batch_size": lambda v, where: integer(v, where, low=1), "far": number, "esr_far": number, "quality": flag,
     "protocol": text, "mask_l2": lambda v, where: "none" if v == "none" else number(v, where),
-    "side": text, "claims": text, "inference_photos": lambda v, where: integer(v, where, low=1),
+    "side": text, "claims": text, "authorised": names, "attacks": lambda v, where: names(v, where, allow_empty=True), "inference_photos": lambda v, where: integer(v, where, low=1),
 }

@@ -151,6 +151,8 @@ def test_pmt_runs_through_the_authorise_protocol(mini, embedded, tmp_path):
     assert set(s[s["target"] == "sface"]["kind"]) == {"unauthorised", "unauthorised-kappa"}
     assert (s["self_similarity"] < 0.99).all()  # x~1 is not x1
     assert s["synthetic"].any() and not s["synthetic"].all()  # mini-pmt: synthetic genuine partners flagged
+    assert s["correct_float"].notna().all()  # the float x~ before quantisation is scored too (E7)
+    assert (s["correct_float"] != s["correct"]).sum() <= len(s) // 4  # and mostly agrees with the 8-bit PNG
     with pytest.raises(BadInput, match="needs an authorised local model"):
         fpbench.run("pmt", ["sface"], **common)
     both = fpbench.run("mr-pmt", ["mobilefacenet", "sface"], authorised=["mobilefacenet", "sface"],

@@ -47,3 +47,11 @@ def test_a_method_entry_lists_mask_norms_and_inference_photo_counts(tmp_path):
     spec.write_text("dataset: toy-faces\ntargets: [toy-fr-a]\nmethods:\n  - {method: fgsm, inference_photos: [0]}\n")
     with pytest.raises(BadInput, match=r"inference_photos\[0\]"):
         load_sweep(spec)
+
+
+def test_authorise_sweeps_name_the_authorised_models_and_attacks_per_method(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("dataset: toy-faces\ntargets: [toy-fr-a, toy-fr-b]\nprotocol: authorise\nauthorised: [toy-fr-a]\n"
+                    "attacks: [up]\nmethods:\n  - none\n  - {method: fgsm, authorised: [toy-fr-a, toy-fr-b], attacks: []}\n")
+    specs = load_sweep(spec).specs
+    assert [(s.authorised, s.attacks) for s in specs] == [(("toy-fr-a",), ("up",)), (("toy-fr-a", "toy-fr-b"), ())]

@@ -1,17 +1,17 @@
 """Papers' expected orderings checked on finished runs (``fpbench claims PAPER RUNS``); see ``base``."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from ..errors import BadInput
 from ..results import RunResult
 from .base import Claim, Evidence, Verdict, check
 
 
-def papers() -> dict[str, tuple[list[Claim], Callable[[Sequence[RunResult]], Evidence]]]:
-    from . import advcloak
+def papers() -> dict[str, tuple[list[Claim], Callable[[Sequence[RunResult]], Any]]]:
+    from . import advcloak, pmt
 
-    return {"advcloak": (advcloak.CLAIMS, advcloak.evidence)}
+    return {"advcloak": (advcloak.CLAIMS, advcloak.evidence), "pmt": (pmt.CLAIMS, pmt.evidence)}
 
 
 def check_paper(paper: str, runs: Sequence[RunResult]) -> list[Verdict]:

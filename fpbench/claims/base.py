@@ -10,7 +10,7 @@ a gap is inside its CI or reversed), and **not evaluable** when the runs do not 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import pandas as pd
 
@@ -52,9 +52,9 @@ class Claim:
 
     key: str  # "E2"
     statement: str  # what the paper reports, in one sentence
-    measure: Callable[["Evidence"], list[Gap]]
+    measure: Callable[[Any], list[Gap]]  # evidence (a paper's Evidence class) -> gaps
 
-    def check(self, evidence: "Evidence") -> Verdict:
+    def check(self, evidence: Any) -> Verdict:
         try:
             gaps = self.measure(evidence)
         except NotEvaluable as e:
@@ -111,18 +111,13 @@ class Evidence:
 
     def contrast(self, terms: Sequence[tuple[RunResult, str, float]], column: str = "hit1") -> Estimate:
         """Sum of weight x top-k protection (%) of each (run, target, weight) cell, paired over the same probes."""
-        frames, weights = [], {}
-        for k, (run, target, weight) in enumerate(terms):
+        cells = []
+        for run, target, weight in terms:
             rows = run.scores[(run.scores["target"] == target) & (run.scores["transform"] == "identity")]
             if rows.empty:
                 raise NotEvaluable(f"{run.label} has no identity-transform rows on {target}")
-            cell = f"{k}|{run.label}|{target}"
-            weights[cell] = weight
-            frames.append(pd.DataFrame({"identity": rows["identity"].to_numpy(), "cell": cell,
-                                        "protected": 100.0 * (~rows[column].astype(bool)).to_numpy()}))
-        data = pd.concat(frames, ignore_index=True)
-        return contrast_ci(data["protected"].to_numpy(), data["identity"].to_numpy(), data["cell"].to_numpy(),
-                           weights)
+            cells.append((f"{run.label}|{target}", rows["identity"], 100.0 * ~rows[column].astype(bool), weight))
+        return paired_contrast(cells)
 
     def difference(self, high: RunResult, low: RunResult) -> Estimate:
         """Black-box average top-1 protection of run ``high`` minus that of run ``low``, over the same probes."""
@@ -140,6 +135,19 @@ class Evidence:
         sha = [(r.card.get("dataset") or {}).get("manifest_sha256") for r in (a, b)]
         if sha[0] != sha[1]:
             raise NotEvaluable(f"{a.label} and {b.label} ran on different data")
+
+
+def paired_contrast(cells: Sequence[tuple[str, pd.Series, pd.Series, float]]) -> Estimate:
+    """Sum of weight x mean value of each (name, clusters, values, weight) cell, with a CI that resamples the
+    clusters (identities, source faces) jointly across cells: a paired contrast."""
+    frames, weights = [], {}
+    for k, (name, clusters, values, weight) in enumerate(cells):
+        cell = f"{k}|{name}"
+        weights[cell] = weight
+        frames.append(pd.DataFrame({"cluster": clusters.to_numpy(), "cell": cell,
+                                    "value": values.to_numpy(dtype=float)}))
+    data = pd.concat(frames, ignore_index=True)
+    return contrast_ci(data["value"].to_numpy(), data["cluster"].to_numpy(), data["cell"].to_numpy(), weights)
 
 
 def ordering(groups: Sequence[Sequence[str]], any_of_first: bool = False) -> Callable[[Evidence], list[Gap]]:
@@ -168,7 +176,7 @@ def not_evaluable(reason: str) -> Callable[[Evidence], list[Gap]]:
     return measure
 
 
-def check(claims: Sequence[Claim], evidence: Evidence) -> list[Verdict]:
+def check(claims: Sequence[Claim], evidence: Any) -> list[Verdict]:
     return [c.check(evidence) for c in claims]
 
 

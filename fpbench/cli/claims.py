@@ -17,9 +17,11 @@ from .options import DefaultsHelp
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("claims", help="check a paper's expected orderings (E1-E7) on finished runs",
                        formatter_class=DefaultsHelp,
-                       description="Each claim is measured as gaps in percentage points (black-box average top-1 "
-                                   "protection, paired over the same probes) with 95% CIs that resample identities: "
-                                   "reproduced when every CI lies above 0. Claims are evidence, never a failure.")
+                       description="Each claim is measured as gaps in points (advcloak: black-box average top-1 "
+                                   "protection of identify runs, paired over the same probes, CIs resampling "
+                                   "identities; pmt: accuracy, SSIM x100 or UP x100 of authorise runs, paired over "
+                                   "the same source faces) with 95% CIs: reproduced when every CI lies above 0. "
+                                   "Claims are evidence, never a failure.")
     p.add_argument("paper", choices=sorted(papers()), help="whose claims")
     p.add_argument("runs", nargs="+", type=Path, help="run directories, or folders of them (e.g. a sweep's output)")
     p.set_defaults(handler=handle)

@@ -21,6 +21,10 @@ class Estimate:
         """The same estimate in other units (e.g. ``scaled(100)`` for percent)."""
         return Estimate(self.value * factor, self.lo * factor, self.hi * factor, self.n)
 
+    def shifted(self, offset: float) -> "Estimate":
+        """The estimate plus a constant (e.g. a bound minus a rate: ``(-rate).shifted(25)``)."""
+        return Estimate(self.value + offset, self.lo + offset, self.hi + offset, self.n)
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -141,6 +141,9 @@ _ALL: list[Metric] = [
            default=True),
     Metric("accuracy_kappa", "Acc.@0.2 %", AUTHORISE_KAPPA_KINDS, "correct", True, "rate", ("authorise",),
            "PMT eq. 10 accuracy at the paper's kappa = 0.2 for every model", default=True),
+    Metric("accuracy_float", "Acc. float %", AUTHORISE_KINDS, "correct_float", True, "rate", ("authorise",),
+           "eq. 10 accuracy (calibrated threshold) of the float x~ before 8-bit quantisation (methods that release "
+           "one, identity transform); beside `accuracy` it shows what the released PNG costs"),
     _reconstruction("rec_ssim", "Rec. SSIM", "ssim", False, "mean",
                     "SSIM of the reconstruction to the original face (lower: the face stays hidden)"),
     _reconstruction("rec_psnr", "Rec. PSNR", "psnr", False, "mean",

@@ -3,7 +3,9 @@ authorised, and fail for everyone else?
 
 Verification pairs (x1, x2, y): only x1 is protected. For each target f, PMT's eq. (10):
 correct = [cos(f(x~1), f(x1)) > t] and ([cos(f(x~1), f(x2)) > t] == y), at the target's calibrated threshold
-(kinds ``authorised``/``unauthorised``) and at the paper's kappa = 0.2 for every model (kinds ``...-kappa``).
+(kinds ``authorised``/``unauthorised``) and at the paper's kappa = 0.2 for every model (kinds ``...-kappa``). For methods that release a float x~1 (PMT),
+``correct_float`` is the same decision on the float x~1 before 8-bit quantisation (identity transform only;
+spec B6 E7: does the released PNG keep the authorised accuracy?).
 Targets named by ``--authorised`` are authorised, every other one unauthorised. Rows of methods with a
 feature-upload output (PMT) name their float x~1 (``x_tilde``) and, for an authorised target, its shallow
 feature z~1 (``z_tilde``): content hashes in the ``tensors`` cache. With x~1 = x1 (method ``none``) it is
@@ -26,6 +28,8 @@ from .base import PROTOCOLS, OneFace, Protocol
 from .pmt_pairs import SYNTHETIC, mini_pmt_pairs
 
 if TYPE_CHECKING:
+    import torch
+
     from ..pipeline.protect import Protected
     from ..pipeline.state import RunState
 
@@ -98,6 +102,7 @@ class Authorise(Protocol):
         x2 = state.images([b for _, b, _ in pairs])
         adv = protected.store.get(keys)
         refs = {a.id: protected.refs(a.id) or {} for a, _, _ in pairs}
+        floats = float_x_tilde(protected, [refs[a.id] for a, _, _ in pairs])
         rows = []
         for transform in state.transforms:
             adv_t = channel(state, adv, keys, transform)
@@ -106,17 +111,32 @@ class Authorise(Protocol):
                 with state.work.stage("embed"):
                     s_self = target.score(adv_t, x1, spec.batch_size)
                     s_pair = target.score(adv_t, x2, spec.batch_size)
+                    if floats is not None and transform.name == "identity":
+                        f_self, f_pair = target.score(floats, x1, spec.batch_size), target.score(floats, x2, spec.batch_size)
+                    else:
+                        f_self = f_pair = [None] * len(pairs)
                 for kind, t in (("", tau(state, target, spec.far)), ("-kappa", KAPPA)):
-                    for (a, b, y), ss, sp in zip(pairs, s_self, s_pair):
+                    for (a, b, y), ss, sp, fs, fp in zip(pairs, s_self, s_pair, f_self, f_pair):
                         rows.append({"pair": f"{a.id}|{b.id}", "source": items[a.id].id, "target": target.display,
                                      "transform": transform.name,
                                      "kind": ("authorised" if allowed else "unauthorised") + kind, "label": y,
                                      "synthetic": b.role == SYNTHETIC,
                                      "similarity": float(sp), "self_similarity": float(ss), "threshold": t,
                                      "correct": bool(ss > t and (sp > t) == bool(y)),
+                                     "correct_float": None if fs is None else bool(fs > t and (fp > t) == bool(y)),
                                      "x_tilde": refs[a.id].get("x_tilde"),
                                      "z_tilde": (refs[a.id].get("z_tilde") or {}).get(target.display)})
         return pd.DataFrame(rows)
+
+
+def float_x_tilde(protected: "Protected", refs: list[dict[str, Any]]) -> "torch.Tensor | None":
+    """The float x~1 of every pair (before 8-bit quantisation) when the method released them, else None."""
+    hashes = [r.get("x_tilde") for r in refs]
+    if protected.tensors is None or not hashes or None in hashes:
+        return None
+    import torch
+
+    return torch.stack([protected.tensors.get(h) for h in hashes])
 
 
 PROTOCOLS.add("authorise", Authorise)

@@ -131,10 +131,10 @@ def departures(profile: Profile) -> list[str]:
     return out
 
 
-#: CPU seconds per image of one training step (generator + surrogate + discriminator, forward and backward) at
-#: ngf 16 on this project's 2-core build machine (spec A5.2: 3.3 s per stage-I step at batch 16); other widths
-#: scale as measured there (ngf 64: 15.5 s)
-IMAGE_STEP_SECONDS = 0.21
+#: CPU seconds per image of one training step (generator + mobilefacenet surrogate + discriminator, forward and
+#: backward) at ngf 16, 2 threads, idle 2-core machine: measured 0.38 s per stage-I step at batch 8 and 0.8 s per
+#: stage-II step at 2 x 8 (the spec's 3.3 s at batch 16 was a loaded machine); ngf 64 costs ~4.7x (spec A5.2)
+IMAGE_STEP_SECONDS = 0.05
 
 
 def step_seconds(profile: Profile, stage: int) -> float:
