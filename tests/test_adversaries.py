@@ -129,6 +129,11 @@ def test_attacks_run_through_the_authorise_protocol(mini, embedded, fast_attacks
     up = s[s["kind"] == "utility-privacy"]
     assert len(up) == 24 and up["utility"].between(0, 1).all() and (up["privacy"] > 0).all()
     assert np.allclose(up["up"], up["utility"] + up["privacy"])
+    curve = s[s["kind"] == "up-curve"]  # Fig. 8/10: UP over sigma in [0, 0.2], x~ and the originals
+    assert sorted(set(curve["sigma"])) == [0.0, 0.05, 0.1, 0.15, 0.2] and len(curve) == 24 * 5
+    assert len(s[s["kind"] == "up-curve-original"]) == 24 * 5
+    at_01 = curve[curve["sigma"] == 0.1].set_index("source")["up"]
+    assert np.allclose(at_01.sort_index(), up.set_index("source")["up"].sort_index())  # same draws as Table X's
     shown = default_metrics(result)
     assert {"rec_ssim", "rec_psnr", "rec_cos", "rec_srra", "up"} <= set(shown)
     assert METRICS["rec_ssim"].estimate(s[s["kind"] == "reconstruction"]) is not None

@@ -50,6 +50,17 @@ def test_reconstruction_and_up_gaps_are_the_paired_mean_differences_by_hand():
     assert v["E1"].status == NOT_EVALUABLE
 
 
+def test_up_gaps_follow_the_curve_when_the_run_has_it():
+    extra = [{"pair": src, "source": src, "target": "mobilefacenet", "transform": "identity", "kind": kind,
+              "sigma": sigma, "up": value + sigma}
+             for src in SOURCES for sigma in (0.0, 0.2)
+             for kind, value in (("up-curve", 1.2), ("up-curve-original", 1.0))]
+    e3 = verdicts([run("pmt", ["mobilefacenet"], {"mobilefacenet": 1.0}, extra=extra)])["E3"]
+    assert [g.label for g in e3.gaps] == ["UP x100 of x~ - of x at sigma 0 (mobilefacenet)",
+                                          "UP x100 of x~ - of x at sigma 0.2 (mobilefacenet)"]
+    assert all(g.estimate.value == pytest.approx(20.0) for g in e3.gaps) and e3.status == REPRODUCED
+
+
 def test_mr_pmt_ablations_same_architecture_and_quantisation():
     base = run("pmt", ["mobilefacenet"], {"mobilefacenet": 1.0, "mfn512": 0.125, "sface": 0.25, "dlib-resnet29": 0.0})
     more = run("mr-pmt", ["mobilefacenet", "sface"], {"mobilefacenet": 1.0, "sface": 1.0, "mfn512": 0.5,

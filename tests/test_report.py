@@ -116,3 +116,14 @@ def test_report_opens_in_headless_chromium(runs, tmp_path):
     assert "<table" in dom and "Sample pairs" in dom
     assert dom.count("<img") == len(images(page)) == 2 * 3 + 2
     assert f'data-decoded="{len(images(page))}"' in dom
+
+
+def test_a_pmt_run_with_the_up_curve_plots_it():
+    from fpbench.report.figures import up_curve_figure
+
+    rows = [{"pair": f"p{i}", "source": f"p{i}", "target": "mobilefacenet", "transform": "identity", "kind": kind,
+             "sigma": sigma, "up": base + sigma + 0.01 * i}
+            for i in range(4) for sigma in (0.0, 0.1, 0.2) for kind, base in (("up-curve", 1.5), ("up-curve-original", 1.0))]
+    fig = up_curve_figure(RunResult(card={}, scores=pd.DataFrame(rows)))
+    assert fig is not None and fig.png.startswith(b"\x89PNG") and "Fig. 8/10" in fig.title
+    assert up_curve_figure(RunResult(card={}, scores=pd.DataFrame(rows[:0]))) is None

@@ -3,7 +3,9 @@ every authorised target, and of the original faces (x~ = x) beside it (Fig. 8's 
 
 Rows: kind ``utility-privacy`` (the released 8-bit x~1 of each protected face) and
 ``utility-privacy-original`` (x1 against itself under independent noise), columns ``utility``, ``privacy``
-(AlexNet LPIPS of the noisy pair) and ``up``; read by the registry's ``up`` metrics.
+(AlexNet LPIPS of the noisy pair) and ``up``; read by the registry's ``up`` metrics. The UP curve of Fig. 8/10
+(sigma over ``CURVE_SIGMAS``, kappa 0.3) goes in kinds ``up-curve`` and ``up-curve-original`` with a ``sigma``
+column (``fpbench report`` plots it).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from ..pipeline.state import RunState
 
 DRAWS = {"mini": 4, "paper": 10}  # noise draws per image (spec B5.3: 4 on mini)
+CURVE_SIGMAS = (0.0, 0.05, 0.1, 0.15, 0.2)  # Fig. 8/10: sigma in [0, 0.2]
 
 
 def run_up(state: "RunState", protected: "Protected") -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -39,12 +42,15 @@ def run_up(state: "RunState", protected: "Protected") -> tuple[pd.DataFrame, dic
         for target in targets:
             embed = lambda v: target.model(v.to(state.device))  # noqa: E731
             for kind, other in (("utility-privacy", x_tilde), ("utility-privacy-original", x)):
-                g = torch.Generator().manual_seed(state.spec.seed)
-                out = utility_privacy(embed, distance, x, other, sigma, kappa, draws, g)
-                for k, item in enumerate(items):
-                    rows.append({"pair": item.id, "source": item.source.id, "target": target.display,
-                                 "transform": "identity", "kind": kind, "utility": float(out["utility"][k]),
-                                 "privacy": float(out["privacy"][k]), "up": float(out["up"][k])})
-    card = {"sigma": sigma, "kappa": kappa, "draws": draws, "privacy": LPIPS_BACKBONE,
+                curve = kind.replace("utility-privacy", "up-curve")
+                for s, row_kind in ((sigma, kind), *((c, curve) for c in CURVE_SIGMAS)):
+                    g = torch.Generator().manual_seed(state.spec.seed)
+                    out = utility_privacy(embed, distance, x, other, s, kappa, draws, g)
+                    for k, item in enumerate(items):
+                        rows.append({"pair": item.id, "source": item.source.id, "target": target.display,
+                                     "transform": "identity", "kind": row_kind, "sigma": s,
+                                     "utility": float(out["utility"][k]), "privacy": float(out["privacy"][k]),
+                                     "up": float(out["up"][k])})
+    card = {"sigma": sigma, "kappa": kappa, "draws": draws, "privacy": LPIPS_BACKBONE, "curve_sigmas": list(CURVE_SIGMAS),
             "images": "released 8-bit x~1; noisy images clipped to [0, 1]"}
     return pd.DataFrame(rows), card

@@ -22,7 +22,7 @@ SAME_ARCHITECTURE = (("mobilefacenet", "mfn512"), ("mfn512", "mobilefacenet"), (
 ABLATIONS = (("augment", "affine", "random-affine augmentation"), ("aggregate", False, "no layer aggregation"),
              ("kernel", "none", "no TI kernel"))
 
-Cell = tuple[RunResult, str, str | None, str, float]  # run, kind, target (None: all), column, weight
+Cell = tuple  # (run, kind, target or None for all, column, weight[, sigma of the UP curve])
 
 
 class AuthoriseEvidence:
@@ -46,9 +46,11 @@ class AuthoriseEvidence:
 
     def contrast(self, cells: Sequence[Cell], scale: float = 1.0) -> Estimate:
         parts = []
-        for run, kind, target, column, weight in cells:
+        for run, kind, target, column, weight, *sigma in cells:
             s = run.scores
             rows = s[(s["kind"] == kind) & (s["transform"] == "identity")]
+            if sigma:
+                rows = rows[rows["sigma"] == sigma[0]]
             if target is not None:
                 rows = rows[rows["target"] == target]
             if column in rows:
@@ -96,12 +98,22 @@ def reconstruction(evidence: AuthoriseEvidence) -> list[Gap]:
 
 
 def utility_privacy(evidence: AuthoriseEvidence) -> list[Gap]:
-    """E3: UP(0.1, 0.3) of x~ minus UP of the original faces (x100), per authorised target."""
+    """E3: UP(sigma, 0.3) of x~ minus UP of the original faces (x100), per authorised target, at every sigma of
+    the UP curve (sigma in [0, 0.2]) when the run has it, else at Table X's sigma 0.1."""
     run = evidence.default_run()
-    return [Gap(f"UP x100 of x~ - of x ({target})",
-                evidence.contrast([(run, "utility-privacy", target, "up", 1.0),
-                                   (run, "utility-privacy-original", target, "up", -1.0)], scale=100.0))
-            for target in authorised(run)]
+    s = run.scores
+    sigmas = sorted(set(s[s["kind"] == "up-curve"]["sigma"])) if "sigma" in s else []
+    gaps = []
+    for target in authorised(run):
+        if not sigmas:
+            gaps.append(Gap(f"UP x100 of x~ - of x ({target})",
+                            evidence.contrast([(run, "utility-privacy", target, "up", 1.0),
+                                               (run, "utility-privacy-original", target, "up", -1.0)], scale=100.0)))
+        for sigma in sigmas:
+            gaps.append(Gap(f"UP x100 of x~ - of x at sigma {sigma:g} ({target})",
+                            evidence.contrast([(run, "up-curve", target, "up", 1.0, sigma),
+                                               (run, "up-curve-original", target, "up", -1.0, sigma)], scale=100.0)))
+    return gaps
 
 
 def more_authorised(evidence: AuthoriseEvidence) -> list[Gap]:

@@ -204,3 +204,23 @@ def setting_figures(runs: Sequence[RunResult]) -> list[Figure]:
     """One figure per setting the runs vary (the eps one always, saying what it needs when nothing varies)."""
     figures = [setting_figure(runs, s) for s in SETTINGS]
     return [f for k, f in enumerate(figures) if k == 0 or f.png is not None]
+
+
+def up_curve_figure(run: RunResult) -> Figure | None:
+    """PMT's UP(sigma, 0.3) curves (Fig. 8/10) of the released x~ and of the original faces, per authorised
+    target; None when the run has no curve (``--attacks up``)."""
+    s = run.scores
+    curves = s[s["kind"].isin(["up-curve", "up-curve-original"])] if "kind" in s else s.iloc[:0]
+    if curves.empty:
+        return None
+    series: dict[str, list[tuple[float, Interval]]] = {}
+    for (target, kind), group in curves.groupby(["target", "kind"], sort=False):
+        name = "x~" if kind == "up-curve" else "original x"
+        for sigma, rows in group.groupby("sigma"):
+            interval = _interval("up", rows)
+            if interval is not None:
+                series.setdefault(f"{name} ({target})", []).append((float(sigma), interval))
+    return Figure("UP against environmental noise sigma (PMT Fig. 8/10)",
+                  plots.metric_vs_setting(series, METRICS["up"].title, "noise sigma"),
+                  "kappa 0.3, privacy term AlexNet LPIPS (the paper: VGG); PMT expects x~ above x for sigma in "
+                  "[0, 0.2]; bars: 95% CI over faces")

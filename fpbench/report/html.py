@@ -97,7 +97,9 @@ def figure_html(fig: figures.Figure) -> str:
 
 
 def run_section(run: RunResult, pairs: int, heading: str) -> str:
-    plots = [figures.similarity_figure(run), figures.roc_figure(run), figures.transform_figure(run)]
+    plots = [figures.similarity_figure(run), figures.roc_figure(run), figures.transform_figure(run),
+             figures.up_curve_figure(run)]
+    plots = [p for p in plots if p is not None]
     return (f"<section><h2>{e(heading)}</h2>" + table_html([run], single=True) + "<h3>Sample pairs</h3>"
             + pairs_html(run, pairs) + "<h3>Plots</h3>" + "".join(map(figure_html, plots)) + card_html(run.card)
             + "</section>")
