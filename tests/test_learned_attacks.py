@@ -137,3 +137,15 @@ def test_deobfuscate_on_mini_then_from_the_cache(mini, embedded, tiny_attacks, m
                         **common)
     pd.testing.assert_frame_equal(again.scores[again.scores["kind"] == "deobfuscation"].reset_index(drop=True),
                                   image.reset_index(drop=True))
+
+
+def test_the_plan_names_both_levels_and_the_adaptive_attackers_cost():
+    from fpbench.adversaries import plan
+    from fpbench.adversaries.learned import PROFILES, STEP_SECONDS as TRAIN
+    from fpbench.methods.pmt.method import STEP_SECONDS
+
+    text = plan(("reconstruction", "deobfuscate"), ("mobilefacenet",), "mini", 24, auxiliary=11, method_steps=100)
+    assert f"RecFace {PROFILES['mini'].steps} steps on 11 auxiliary train faces" in text
+    assert f"x 100 steps, about {11 * 100 * STEP_SECONDS['mobilefacenet'] / 60:.1f} CPU-min" in text
+    assert f"about {PROFILES['mini'].steps * TRAIN['mini']['image'] / 60:.1f} CPU-min (both cached)" in text
+    assert "deobfuscate (outside the paper's threat model)" in text
