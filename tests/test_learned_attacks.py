@@ -84,7 +84,8 @@ def test_adaptive_table_and_metrics_on_hand_made_rows():
     from fpbench.results.table_vi import adaptive_table
 
     rows = pd.DataFrame([
-        {"target": "a", "kind": "unauthorised", "correct": False}, {"target": "a", "kind": "unauthorised", "correct": False},
+        {"target": "a", "kind": "unauthorised", "correct": False},
+        {"target": "a", "kind": "unauthorised", "correct": False},
         {"target": "a", "kind": "deobfuscated-unauthorised", "correct": True},
         {"target": "a", "kind": "deobfuscated-unauthorised", "correct": False},
         {"target": "a", "kind": "deobfuscation", "ssim": 0.5, "psnr": 20.0, "ssim_released": 0.1, "psnr_released": 8.0},
@@ -125,7 +126,12 @@ def test_deobfuscate_on_mini_then_from_the_cache(mini, embedded, tiny_attacks, m
         assert len(s[(s["kind"] == kind) & (s["target"] == target)]) == pairs
     image = s[s["kind"] == "deobfuscation"]
     assert len(image) == 24 and set(image["target"]) == {"mobilefacenet"} and image["ssim"].between(-1, 1).all()
-    assert result.card["protocol"]["attacks"]["deobfuscate"]["label"] == "adaptive attacker (outside the paper's threat model)"
+    from fpbench.stores import TensorStore
+
+    restored = TensorStore("tensors").get(image["deobfuscated"].iloc[0])
+    assert restored.shape == (3, 112, 112) and 0 <= restored.min() and restored.max() <= 1
+    card = result.card["protocol"]["attacks"]["deobfuscate"]
+    assert card["label"] == "adaptive attacker (outside the paper's threat model)" and card["train_faces"] == 11
     assert any("Adaptive attacker" in str(t.title) for t in render(s, result.card))
 
     def refuse(*args, **kwargs):

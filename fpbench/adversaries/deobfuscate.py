@@ -7,7 +7,8 @@ evaluate), release x~ as 8-bit images like the run does, and train a de-obfuscat
 of a pair). D is applied to every released x~1 of the run; rows:
 
 * kind ``deobfuscation`` per protected face and authorised target: SSIM / PSNR of D(x~1) to x1 (``ssim``,
-  ``psnr``) beside those of the released x~1 itself (``ssim_released``, ``psnr_released``);
+  ``psnr``) beside those of the released x~1 itself (``ssim_released``, ``psnr_released``), and D(x~1) in the
+  ``tensors`` cache (``deobfuscated``: its content hash);
 * eq. (10) with D(x~1) in place of x~1 on the protocol's pairs, for every target: kinds
   ``deobfuscated-authorised`` / ``deobfuscated-unauthorised`` at the calibrated threshold and ``...-kappa``
   at kappa = 0.2, exactly as the authorise protocol scores x~1.
@@ -60,7 +61,8 @@ def run_deobfuscate(state: "RunState", protected: "Protected") -> tuple[pd.DataF
     released = protected.images(items)
     with torch.no_grad():
         restored = torch.cat([d(b) for b in released.split(state.spec.batch_size)])
-    rows = _image_rows(items, authorised, x, released, restored)
+    rows = _image_rows(items, authorised, x, released, restored, [protected.tensors.put(r) for r in restored]
+                       if protected.tensors is not None else [None] * len(items))
     pairs = verification_pairs(state.dataset)
     index = {i.id: k for k, i in enumerate(items)}
     probes = restored[[index[a.id] for a, _, _ in pairs]]
@@ -83,14 +85,15 @@ def run_deobfuscate(state: "RunState", protected: "Protected") -> tuple[pd.DataF
     return pd.DataFrame(rows), card
 
 
-def _image_rows(items: list, authorised: list, x: torch.Tensor, released: torch.Tensor,
-                restored: torch.Tensor) -> list[dict]:
-    """SSIM / PSNR of D(x~1) and of x~1 to x1, one row per face and authorised target."""
+def _image_rows(items: list, authorised: list, x: torch.Tensor, released: torch.Tensor, restored: torch.Tensor,
+                hashes: list[str | None]) -> list[dict]:
+    """SSIM / PSNR of D(x~1) and of x~1 to x1, one row per face and authorised target (``deobfuscated``: the
+    content hash of D(x~1) in the ``tensors`` cache)."""
     ssim, psnr = pixel.ssim(restored, x), pixel.psnr(restored, x)
     ssim_r, psnr_r = pixel.ssim(released, x), pixel.psnr(released, x)
     return [{"pair": item.id, "source": item.source.id, "target": t.display, "transform": "identity",
              "kind": "deobfuscation", "ssim": float(ssim[k]), "psnr": float(psnr[k]),
-             "ssim_released": float(ssim_r[k]), "psnr_released": float(psnr_r[k])}
+             "ssim_released": float(ssim_r[k]), "psnr_released": float(psnr_r[k]), "deobfuscated": hashes[k]}
             for t in authorised for k, item in enumerate(items)]
 
 

@@ -63,7 +63,8 @@ class Batches:
     def __init__(self, inputs: torch.Tensor, targets: torch.Tensor, budget: Budget, seed: int,
                  encode: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
         if inputs.shape[0] != targets.shape[0] or inputs.shape[0] == 0:
-            raise ValueError(f"need as many inputs as targets (at least one), got {inputs.shape[0]} and {targets.shape[0]}")
+            raise ValueError(f"need as many inputs as targets (at least one), got {inputs.shape[0]} and "
+                             f"{targets.shape[0]}")
         self.inputs, self.targets, self.b, self.seed, self.encode = inputs, targets, budget, seed, encode
 
     def __call__(self, step: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -3,7 +3,8 @@ B2.6) and the adaptive de-obfuscator D: x~ -> x (spec B6, same network with an i
 
 Architecture [decision; a labelled approximation of the PPAF/RecFace U-Net, whose exact layers PMT does not
 give]: an input stem to the working resolution r (a shallow feature map C x r x r: one 3x3 conv; an image:
-a 112 px block then two stride-2 blocks down to r = 28, the 112 and 56 px outputs kept as skips), two conv levels at r with a skip
+a 112 px block then two stride-2 blocks down to r = 28, the 112 and 56 px outputs kept as skips), two conv
+levels at r with a skip
 (r -> r/2 -> r), then ceil(log2(112 / r)) x2 upsampling stages (bilinear + two 3x3 convs; an image input's
 stem skip of the same size is concatenated), a final resize when 112 / r is no power of two, and a 1x1 conv
 with a sigmoid to [0, 1] RGB. Every conv block is conv - BatchNorm - ReLU.
@@ -36,7 +37,8 @@ class RecNet(nn.Module):
         skips: list[int] = []  # channels of the stem outputs kept for the upsampling path (image input)
         if image_input:  # 112 (stride 1) -> 56 -> 28; the 112 and 56 px outputs are the upsampling path's skips
             widths = [max(16, width // 4), max(16, width // 2)]
-            self.stem.extend([block(in_channels, widths[0]), block(widths[0], widths[1], 2), block(widths[1], width, 2)])
+            self.stem.extend([block(in_channels, widths[0]), block(widths[0], widths[1], 2),
+                              block(widths[1], width, 2)])
             skips = widths
             level = in_size // 4
         else:

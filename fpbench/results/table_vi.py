@@ -45,10 +45,9 @@ def render(scores: pd.DataFrame, card: dict | None = None) -> list[RichTable]:
             continue
         info = ((attacks.get("reconstruction") or {}).get("targets") or {}).get(target, {})
         n = int((rec[(rec["target"] == target) & (rec["kind"] == level_kind("reconstruction", level))]).shape[0])
+        recface = (attacks.get("reconstruction") or {}).get("recface") or {}
         how = (f"lambda_TV {info.get('tv_weight', '?')}{' (the largest tried)' if info.get('at_grid_edge') else ''}"
-               if level == "white-box" else
-               f"RecFace trained on {((attacks.get('reconstruction') or {}).get('recface') or {}).get('train_faces', '?')}"
-               " auxiliary faces")
+               if level == "white-box" else f"RecFace trained on {recface.get('train_faces', '?')} auxiliary faces")
         title = (f"Table VI layout ({level}), authorised {target}: reconstructions of {n} faces, {how}; "
                  "SSIM/PSNR lower = hidden, COS/SRRA higher = usable")
         out = RichTable(title=title)
@@ -81,9 +80,9 @@ def adaptive_table(scores: pd.DataFrame, info: dict | None) -> RichTable | None:
     if "kind" not in scores or not scores["kind"].astype(str).str.startswith("deobfuscat").any():
         return None
     info = info or {}
-    out = RichTable(title=f"Adaptive attacker (outside the paper's threat model): D = D(x~1), a de-obfuscator trained on "
-                          f"(x, x~) pairs of {info.get('train_faces', '?')} auxiliary faces; accuracy = eq. 10 (%) at the "
-                          "calibrated threshold and at kappa 0.2; SSIM/PSNR to x1")
+    out = RichTable(title="Adaptive attacker (outside the paper's threat model): D = D(x~1), a de-obfuscator trained "
+                          f"on (x, x~) pairs of {info.get('train_faces', '?')} auxiliary faces; accuracy = eq. 10 (%) "
+                          "at the calibrated threshold and at kappa 0.2; SSIM/PSNR to x1")
     for c in ("target", "acc x~", "acc D", "@0.2 x~", "@0.2 D", "SSIM x~", "SSIM D", "PSNR x~", "PSNR D"):
         out.add_column(c, justify="left" if c == "target" else "right", no_wrap=c == "target")
     for target in dict.fromkeys(scores[scores["kind"].astype(str).str.startswith("deobfuscated")]["target"]):
