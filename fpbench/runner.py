@@ -105,6 +105,9 @@ class Runner:
             if "reconstruction" in spec.attacks and not releases_features(self.method):
                 raise BadInput(f"--attacks reconstruction attacks uploaded features: method {spec.method!r} releases "
                                "none (use pmt or mr-pmt)")
+            if "deobfuscate" in spec.attacks and (method_cls.scope != "image" or spec.method == "none"):
+                raise BadInput(f"--attacks deobfuscate learns to undo one protected image per face: method "
+                               f"{spec.method!r} makes none (use pmt or mr-pmt)")
         self.surrogate_names: tuple[str, ...] = surrogate_names
         if "surrogates" in self.method.needs and not self.surrogate_names:
             raise BadInput(f"method {spec.method!r} needs white-box surrogates: pass --surrogate NAME[,NAME...]")

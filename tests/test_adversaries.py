@@ -91,8 +91,12 @@ def test_up_of_a_face_against_itself_without_noise_is_one(mini):
 @pytest.fixture
 def fast_attacks(monkeypatch):
     """Tiny attack budgets so the end-to-end run takes seconds."""
-    from fpbench.adversaries import reconstruction, utility_privacy as up
+    from fpbench.adversaries import deobfuscate, reconstruction, utility_privacy as up
+    from fpbench.adversaries.learned import Budget
 
+    tiny = {"mini": Budget(steps=2, batch=4, width=8)}
+    monkeypatch.setattr(reconstruction, "LEARNED", tiny)
+    monkeypatch.setattr(deobfuscate, "PROFILES", tiny)
     monkeypatch.setattr(reconstruction, "PROFILES", {"mini": Settings(steps=3)})
     monkeypatch.setattr(reconstruction, "FACES", {"mini": 3})
     monkeypatch.setattr(reconstruction, "HELD_OUT", {"mini": 1})
@@ -123,8 +127,11 @@ def test_attacks_run_through_the_authorise_protocol(mini, embedded, fast_attacks
     assert z_t.shape == (64, 28, 28)  # mobilefacenet's E_c output (spec B5.2)
     assert s[s["kind"] == "unauthorised"]["z_tilde"].isna().all()  # no z~ for a model that was not authorised
     rec = s[s["kind"].astype(str).str.startswith("reconstruction")]
-    assert set(rec["target"]) == {"mobilefacenet"} and len(rec) == 3 * 3
+    assert set(rec["target"]) == {"mobilefacenet"} and len(rec) == 3 * 3 * 2  # 3 faces, 3 features, 2 levels
     assert set(rec["feature"]) == {"unprotected", "permuted-noise", "pmt"}
+    assert set(rec["level"]) == {"white-box", "black-box"}
+    assert set(rec[rec["level"] == "black-box"]["kind"]) == {
+        "reconstruction-learned", "reconstruction-learned-unprotected", "reconstruction-learned-permuted-noise"}
     assert rec["ssim"].between(-1, 1).all() and rec["srra"].isin([True, False]).all()
     up = s[s["kind"] == "utility-privacy"]
     assert len(up) == 24 and up["utility"].between(0, 1).all() and (up["privacy"] > 0).all()
@@ -147,14 +154,16 @@ def test_attacks_run_through_the_authorise_protocol(mini, embedded, fast_attacks
     vi = table_vi(s, "mobilefacenet")
     assert list(vi.index) == ["Unprotected", "Random Noise", "Ours (released z~)"]
     assert vi.loc["Ours (released z~)", "SSIM"] == pytest.approx(s[s["kind"] == "reconstruction"]["ssim"].mean())
-    assert len(render(s, result.card)) == 2  # Table VI for the authorised model, then UP
+    assert table_vi(s, "mobilefacenet", "black-box").loc["Ours (released z~)", "SSIM"] == pytest.approx(
+        s[s["kind"] == "reconstruction-learned"]["ssim"].mean())
+    assert len(render(s, result.card)) == 3  # Table VI for the authorised model at both levels, then UP
 
 
 def test_attacks_are_checked_before_any_work(mini):
     import fpbench
 
     common = dict(dataset="mini", quality=False, out=None)
-    with pytest.raises(BadInput, match=r"unknown attack 'recon'.*available: reconstruction, up"):
+    with pytest.raises(BadInput, match=r"unknown attack 'recon'.*available: reconstruction, up, deobfuscate"):
         fpbench.run("pmt", ["mobilefacenet"], authorised=["mobilefacenet"], protocol="authorise",
                     attacks=["recon"], **common)
     with pytest.raises(BadInput, match=r"runs with --protocol authorise \(PMT\), not 'verify'"):
@@ -162,3 +171,6 @@ def test_attacks_are_checked_before_any_work(mini):
     with pytest.raises(BadInput, match=r"method 'none' releases none \(use pmt or mr-pmt\)"):
         fpbench.run("none", ["mobilefacenet"], authorised=["mobilefacenet"], protocol="authorise",
                     attacks=["reconstruction"], **common)
+    with pytest.raises(BadInput, match=r"--attacks deobfuscate learns to undo .* method 'none' makes none"):
+        fpbench.run("none", ["mobilefacenet"], authorised=["mobilefacenet"], protocol="authorise",
+                    attacks=["deobfuscate"], **common)

@@ -1,15 +1,18 @@
-"""``--attacks reconstruction``: PMT's Table VI (white-box part) for every authorised target of a run.
+"""``--attacks reconstruction``: PMT's Table VI (both attack levels) for every authorised target of a run.
 
 For the first ``FACES[profile]`` protected faces x1 and each authorised target F = E_s . E_c (split as the
-method split it), three uploaded features are attacked with ``reconstruct_opt`` (spec B2.6):
-``unprotected`` z = E_c(x), ``permuted-noise`` z_rn = z + pi(z~ - z) and ``pmt`` z~ = E_c(x~) as the method
-released it (the float z~ kept in the cache; an image-upload attacker computes E_c(x~) = z~ himself). Every
-reconstruction x^ is scored against x (spec B3.1): SSIM and PSNR (lower = the face is hidden), COS =
-cos(F(x^), F(x)) and SRRA = [COS > kappa] with the authorised model F and kappa = 0.2 (the paper wants them
-high: the feature stays usable for the authorised task), and SRRA_feat = [cos(E_s(z'), F(x)) > kappa] for the
-uploaded feature z' itself. lambda_TV is calibrated once per target on unprotected features of held-out faces
-(faces the attack does not score) and cached. Rows: kind ``reconstruction`` for z~ (the registry's ``rec_*``
-metrics), ``reconstruction-unprotected`` and ``reconstruction-permuted-noise`` for the two references.
+method split it), three uploaded features are attacked: ``unprotected`` z = E_c(x), ``permuted-noise``
+z_rn = z + pi(z~ - z) and ``pmt`` z~ = E_c(x~) as the method released it (the float z~ kept in the cache; an
+image-upload attacker computes E_c(x~) = z~ himself), at two levels (spec B2.6): white-box (Level 2,
+``reconstruct_opt``) and black-box (Level 1, RecFace ``reconstruct_learned``, trained on auxiliary faces of
+people the run does not evaluate). Every reconstruction x^ is scored against x (spec B3.1): SSIM and PSNR
+(lower = the face is hidden), COS = cos(F(x^), F(x)) and SRRA = [COS > kappa] with the authorised model F and
+kappa = 0.2 (the paper wants them high: the feature stays usable for the authorised task), and SRRA_feat =
+[cos(E_s(z'), F(x)) > kappa] for the uploaded feature z' itself. lambda_TV is calibrated once per target on
+unprotected features of held-out faces (faces the attack does not score) and cached. Rows (column ``level``):
+white-box kind ``reconstruction`` for z~ (the registry's ``rec_*`` metrics), ``reconstruction-unprotected`` and
+``reconstruction-permuted-noise``; black-box the same kinds with ``-learned`` after ``reconstruction``
+(``rec1_*`` metrics).
 """
 from __future__ import annotations
 
@@ -26,7 +29,9 @@ from ..errors import BadInput
 from ..images import tensor_sha256
 from ..metrics import pixel
 from ..zoo.split import DEFAULT_UNITS, split
+from .learned import PROFILES as LEARNED, auxiliary_faces
 from .permuted_noise import permuted_noise
+from .reconstruct_learned import recface
 from .reconstruct_opt import PROFILES, TV_GRID, calibrate_tv, reconstruct
 
 if TYPE_CHECKING:
@@ -38,6 +43,13 @@ FACES = {"mini": 8, "paper": None}  # faces attacked per target (None: all); spe
 HELD_OUT = {"mini": 4, "paper": 16}  # faces the lambda_TV calibration reconstructs
 FEATURES = {"unprotected": "reconstruction-unprotected", "permuted-noise": "reconstruction-permuted-noise",
             "pmt": "reconstruction"}
+#: (level column, the kinds' infix after "reconstruction") of the two attack levels
+LEVELS = {"white-box": "", "black-box": "-learned"}
+
+
+def kind(feature: str, level: str) -> str:
+    """The score kind of a reconstruction of ``feature`` at ``level``."""
+    return FEATURES[feature].replace("reconstruction", "reconstruction" + LEVELS[level], 1)
 
 
 def run_reconstruction(state: "RunState", protected: "Protected") -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -56,8 +68,12 @@ def run_reconstruction(state: "RunState", protected: "Protected") -> tuple[pd.Da
     x = state.images([i.source for i in items])
     refs = [protected.refs(i.id) or {} for i in items]
     units = int(state.method.params.get("units", DEFAULT_UNITS))
-    rows, card = [], {"level": "white-box (Level 2, eq. 2-4)", "faces": len(items), "kappa": KAPPA,
-                      "settings": asdict(settings), "tv_grid": list(TV_GRID), "targets": {}}
+    aux = auxiliary_faces(state.dataset.records, [i.source for i in state.items])
+    rows, card = [], {"level": "white-box (Level 2, eq. 2-4) and black-box (Level 1, RecFace, eq. 1)",
+                      "faces": len(items), "kappa": KAPPA, "settings": asdict(settings), "tv_grid": list(TV_GRID),
+                      "recface": {"budget": asdict(LEARNED[profile]), "train_faces": len(aux),
+                                  "architecture": "U-Net following Wang et al. CVPR 2023 (approximation)"},
+                      "targets": {}}
     for target in targets:
         shallow, deep = split(target.model, units)
         hashes = [(r.get("z_tilde") or {}).get(target.display) for r in refs]
@@ -75,20 +91,34 @@ def run_reconstruction(state: "RunState", protected: "Protected") -> tuple[pd.Da
         card["targets"][target.display] = {"tv_weight": weight, "ssim_by_tv_weight": tried,
                                            "at_grid_edge": bool(tried) and weight == max(TV_GRID)}
         with state.work.stage("reconstruction attack"):
+            model = {"name": target.model.card.name, "weights_sha256": target.model.card.weights_sha256, "units": units}
+            r = recface(shallow, model, state.images(aux), LEARNED[profile], state.spec.seed)
             for feature, zf in features.items():
                 x_hat = reconstruct(shallow, zf, x.shape[-1], s, torch.Generator().manual_seed(state.spec.seed))
                 with torch.no_grad():
-                    cos = (deep(shallow(x_hat)) * f_x).sum(1)
                     cos_feat = (deep(zf) * f_x).sum(1)
-                ssim, psnr = pixel.ssim(x_hat, x), pixel.psnr(x_hat, x)
-                for k, item in enumerate(items):
-                    rows.append({"pair": item.id, "source": item.source.id, "target": target.display,
-                                 "transform": "identity", "kind": FEATURES[feature], "feature": feature,
-                                 "level": "white-box", "ssim": float(ssim[k]), "psnr": float(psnr[k]),
-                                 "cos": float(cos[k]), "srra": bool(cos[k] > KAPPA),
-                                 "cos_feat": float(cos_feat[k]), "srra_feat": bool(cos_feat[k] > KAPPA),
-                                 "threshold": KAPPA, "reconstruction": protected.tensors.put(x_hat[k])})
+                    learned = r(zf)
+                for level, rec in (("white-box", x_hat), ("black-box", learned)):
+                    rows += _rows(items, target.display, feature, level, rec, x, _embed(shallow, deep, rec), f_x,
+                                  cos_feat, protected)
     return pd.DataFrame(rows), card
+
+
+def _embed(shallow, deep, x: torch.Tensor) -> torch.Tensor:
+    """F(x) = E_s(E_c(x)) without gradients."""
+    with torch.no_grad():
+        return deep(shallow(x))
+
+
+def _rows(items: list, target: str, feature: str, level: str, x_hat: torch.Tensor, x: torch.Tensor,
+          f_hat: torch.Tensor, f_x: torch.Tensor, cos_feat: torch.Tensor, protected: "Protected") -> list[dict]:
+    """One score row per face: SSIM, PSNR, COS, SRRA of ``x_hat`` against ``x`` and SRRA_feat of the feature."""
+    ssim, psnr, cos = pixel.ssim(x_hat, x), pixel.psnr(x_hat, x), (f_hat * f_x).sum(1)
+    return [{"pair": item.id, "source": item.source.id, "target": target, "transform": "identity",
+             "kind": kind(feature, level), "feature": feature, "level": level, "ssim": float(ssim[k]),
+             "psnr": float(psnr[k]), "cos": float(cos[k]), "srra": bool(cos[k] > KAPPA),
+             "cos_feat": float(cos_feat[k]), "srra_feat": bool(cos_feat[k] > KAPPA), "threshold": KAPPA,
+             "reconstruction": protected.tensors.put(x_hat[k])} for k, item in enumerate(items)]
 
 
 def _tv_weight(state: "RunState", shallow, weights_sha256: str, units: int, attacked: list,

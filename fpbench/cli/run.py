@@ -39,8 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="authorise protocol: the target(s) the face's owner allows, a,b")
     p.add_argument("--attacks", type=comma_list, default=[],
                    help="authorise protocol: adversaries run on what the method released, a,b: "
-                        "reconstruction (white-box inversion of the uploaded feature, PMT Table VI), up "
-                        "(utility-privacy UP(0.1, 0.3), Table X)")
+                        "reconstruction (white-box and learned black-box inversion of the uploaded feature, PMT "
+                        "Table VI), up (utility-privacy UP(0.1, 0.3), Table X), deobfuscate (adaptive attacker "
+                        "outside the paper's threat model: a de-obfuscator trained on (x, PMT(x)) pairs)")
     p.add_argument("--mask-l2", type=mask_l2, default=None, metavar="L2|none",
                    help="renormalise every perturbation to this L2 norm in [0,1] units (AdvCloak: 4.706 = 1200 on "
                         "0-255); none: never; unset: the protocol's default (identify: 4.706 for person and "
@@ -109,12 +110,16 @@ def handle(args: argparse.Namespace) -> int:
     if plan:
         console.print(escape(plan), highlight=False)
     if runner.spec.attacks:
-        from ..adversaries import plan as attack_plan
+        from ..adversaries import LEARNED_ATTACKS, plan as attack_plan
+        from ..adversaries.learned import auxiliary_faces
         from ..protocols.base import protocol_for
 
-        items = len(protocol_for(runner.spec.protocol, runner.dataset).items(runner.dataset, runner.spec.goal))
-        console.print(escape(attack_plan(runner.spec.attacks, runner.spec.authorised, runner.spec.profile, items)),
-                      highlight=False)
+        items = protocol_for(runner.spec.protocol, runner.dataset).items(runner.dataset, runner.spec.goal)
+        learned = set(runner.spec.attacks) & set(LEARNED_ATTACKS)
+        aux = len(auxiliary_faces(runner.dataset.records, [i.source for i in items])) if learned else 0
+        steps = int(getattr(getattr(runner.method, "settings", None), "steps", 0) or 0)
+        console.print(escape(attack_plan(runner.spec.attacks, runner.spec.authorised, runner.spec.profile, len(items),
+                                         aux, steps)), highlight=False)
     result = runner.execute()
     show_result(console, result)
     return 0

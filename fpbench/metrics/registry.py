@@ -29,7 +29,13 @@ AUTHORISE_KAPPA_KINDS = ("authorised-kappa", "unauthorised-kappa")  # at PMT's s
 #: rows of the adversaries (``fpbench.adversaries``) under the authorise protocol: reconstruction from the
 #: released feature z~ (the references: from unprotected and permuted-noise features), UP of x~ and of x
 RECONSTRUCTION_KINDS = ("reconstruction",)
+LEARNED_RECONSTRUCTION_KINDS = ("reconstruction-learned",)  # Level 1 (RecFace) from z~
 UP_KINDS = ("utility-privacy",)
+#: the adaptive attacker (spec B6, outside PMT's threat model): eq. 10 with the de-obfuscated D(x~1) in place of
+#: x~1 (authorised / unauthorised models, calibrated threshold and kappa), and SSIM/PSNR of D(x~1) to x1
+DEOBFUSCATED_KINDS = ("deobfuscated-authorised", "deobfuscated-unauthorised")
+DEOBFUSCATED_KAPPA_KINDS = ("deobfuscated-authorised-kappa", "deobfuscated-unauthorised-kappa")
+DEOBFUSCATION_KINDS = ("deobfuscation",)
 QUALITY_KIND = "quality"
 
 
@@ -109,10 +115,12 @@ def _topk_real(k: int) -> Metric:
 
 
 def _reconstruction(name: str, title: str, column: str, higher: bool, aggregation: str, description: str,
-                    default: bool = True) -> Metric:
+                    default: bool = True, level: str = "white-box") -> Metric:
     extra = {} if aggregation == "rate" else {"unit": "", "fmt": ".4g"}
-    return Metric(name, title, RECONSTRUCTION_KINDS, column, higher, aggregation, ("authorise",),
-                  f"{description} (white-box reconstruction from the released feature z~, PMT Table VI)",
+    kinds = RECONSTRUCTION_KINDS if level == "white-box" else LEARNED_RECONSTRUCTION_KINDS
+    how = "white-box (Level 2)" if level == "white-box" else "black-box (Level 1, RecFace)"
+    return Metric(name, title, kinds, column, higher, aggregation, ("authorise",),
+                  f"{description} ({how} reconstruction from the released feature z~, PMT Table VI)",
                   default=default, **extra)
 
 
@@ -154,6 +162,31 @@ _ALL: list[Metric] = [
                     "reconstructions the authorised model still matches to the original at kappa 0.2"),
     _reconstruction("rec_srra_feat", "SRRA feat. %", "srra_feat", True, "rate",
                     "released features whose deep part E_s(z~) matches the original at kappa 0.2", default=False),
+    _reconstruction("rec1_ssim", "Rec.L1 SSIM", "ssim", False, "mean",
+                    "SSIM of the reconstruction to the original face (lower: the face stays hidden)",
+                    level="black-box"),
+    _reconstruction("rec1_psnr", "Rec.L1 PSNR", "psnr", False, "mean",
+                    "PSNR (dB) of the reconstruction to the original face (lower: the face stays hidden)",
+                    default=False, level="black-box"),
+    _reconstruction("rec1_cos", "Rec.L1 COS", "cos", True, "mean",
+                    "cosine of the authorised model's embeddings of the reconstruction and the original",
+                    default=False, level="black-box"),
+    _reconstruction("rec1_srra", "Rec.L1 SRRA %", "srra", True, "rate",
+                    "reconstructions the authorised model still matches to the original at kappa 0.2",
+                    default=False, level="black-box"),
+    Metric("deob_accuracy", "Adaptive acc. %", DEOBFUSCATED_KINDS, "correct", True, "rate", ("authorise",),
+           "PMT eq. 10 accuracy with D(x~1) in place of x~1, D a de-obfuscator trained on (x, PMT(x)) pairs of "
+           "auxiliary faces (adaptive attacker, outside the paper's threat model; spec B6), calibrated threshold",
+           default=True),
+    Metric("deob_accuracy_kappa", "Adaptive acc.@0.2 %", DEOBFUSCATED_KAPPA_KINDS, "correct", True, "rate",
+           ("authorise",), "the adaptive attacker's eq. 10 accuracy at kappa = 0.2 (outside the paper's threat "
+           "model)"),
+    Metric("deob_ssim", "Adaptive SSIM", DEOBFUSCATION_KINDS, "ssim", False, "mean", ("authorise",),
+           "SSIM of the de-obfuscated D(x~) to the original face (lower: the face stays hidden; adaptive "
+           "attacker, outside the paper's threat model)", unit="", fmt=".4g", default=True),
+    Metric("deob_psnr", "Adaptive PSNR", DEOBFUSCATION_KINDS, "psnr", False, "mean", ("authorise",),
+           "PSNR (dB) of D(x~) to the original face (adaptive attacker, outside the paper's threat model)",
+           unit="", fmt=".4g"),
     Metric("up", "UP (AlexNet LPIPS)", UP_KINDS, "up", True, "mean", ("authorise",),
            "PMT eq. 9 UP(0.1, 0.3) of the released x~: utility [cos(f(x~+n), f(x+n')) > 0.3] for the authorised "
            "model plus privacy LPIPS (AlexNet, not the paper's VGG) of the noisy pair; range 0-2",
@@ -192,7 +225,8 @@ def protocol_of(kinds: set[str]) -> str:
     """The protocol that produces score rows of these kinds."""
     if kinds & set(IDENTIFY_KINDS):
         return "identify"
-    if kinds & set(AUTHORISE_KINDS + AUTHORISE_KAPPA_KINDS + RECONSTRUCTION_KINDS + UP_KINDS):
+    if kinds & set(AUTHORISE_KINDS + AUTHORISE_KAPPA_KINDS + RECONSTRUCTION_KINDS + LEARNED_RECONSTRUCTION_KINDS
+                     + UP_KINDS + DEOBFUSCATED_KINDS + DEOBFUSCATION_KINDS):
         return "authorise"
     return "verify"
 
