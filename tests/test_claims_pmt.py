@@ -43,8 +43,9 @@ def test_reconstruction_and_up_gaps_are_the_paired_mean_differences_by_hand():
             extra.append({**row, **({"ssim": ssim} if ssim is not None else {"up": up})})
     v = verdicts([run("pmt", ["mobilefacenet"], {"mobilefacenet": 1.0, "sface": 0.25}, extra=extra)])
     e2 = {g.label: g.estimate for g in v["E2"].gaps}
-    assert e2["SSIM x100 from z - from z~ (mobilefacenet)"].value == pytest.approx(50.0)
-    assert e2["SSIM x100 from z_rn - from z~ (mobilefacenet)"].value == pytest.approx(2.5)  # half the faces +5
+    assert e2["level 2: SSIM x100 from z - from z~ (mobilefacenet)"].value == pytest.approx(50.0)
+    assert e2["level 2: SSIM x100 from z_rn - from z~ (mobilefacenet)"].value == pytest.approx(2.5)  # half +5
+    assert not any(label.startswith("level 1") for label in e2)  # no RecFace rows in this run
     assert v["E2"].status == REPRODUCED
     assert v["E3"].gaps[0].estimate.value == pytest.approx(50.0) and v["E3"].status == REPRODUCED
     assert v["E1"].status == NOT_EVALUABLE
