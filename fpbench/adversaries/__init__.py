@@ -5,10 +5,12 @@
   ``reconstruct_opt``, ``permuted_noise``); PMT Table VI's white-box half.
 * ``up``: PMT's utility-privacy score UP(0.1, 0.3) of the released x~ and of the original faces
   (``utility_privacy``, ``fpbench.metrics.up``); Table X's UP column.
+* ``attributes``: emotion / race / gender CosSim and |delta age| of the released x~ and of x + Gaussian noise
+  against x (``attributes``, ``attribute_models``); PMT Table VIII's analog with human-models networks
+  (FER2013 / GEAR / SSR-Net), not DeepFace.
 
 Each returns score rows (kinds read by the metric registry) and a card section (``protocol.attacks``).
-Not built yet: the learned Level-1 reconstructor (RecFace), the attribute networks and the adaptive
-de-obfuscator (spec B6).
+Not built yet: the learned Level-1 reconstructor (RecFace) and the adaptive de-obfuscator (spec B6).
 """
 from __future__ import annotations
 
@@ -37,10 +39,18 @@ def _up(state: "RunState", protected: "Protected"):
     return run_up(state, protected)
 
 
+def _attributes(state: "RunState", protected: "Protected"):
+    from .attributes import run_attributes
+
+    return run_attributes(state, protected)
+
+
 #: name -> (attack, one line for the CLI help); every attack needs the authorise protocol
 ATTACKS: dict[str, tuple[Attack, str]] = {
     "reconstruction": (_reconstruction, "white-box reconstruction of x from the uploaded shallow feature (Table VI)"),
     "up": (_up, "utility-privacy UP(0.1, 0.3) of the released x~ and of the original faces (Table X)"),
+    "attributes": (_attributes, "emotion/race/gender CosSim and |delta age| of x~ and of x + noise vs x (Table VIII; "
+                                "human-models networks, not DeepFace)"),
 }
 
 
@@ -59,6 +69,12 @@ def plan(names: tuple[str, ...], authorised: tuple[str, ...], profile: str, item
                      f"(+ lambda_TV calibration on {HELD_OUT[profile]} held-out faces, cached): about {minutes:.1f} CPU-min")
     if "up" in names:
         parts.append(f"up: {items} faces x noise draws x LPIPS per authorised model: under a minute")
+    if "attributes" in names:
+        from .attributes import FACES as ATTRIBUTE_FACES, SIGMAS
+
+        faces = min(ATTRIBUTE_FACES[profile] or items, items)
+        parts.append(f"attributes: {faces} faces x (x~ + float x~ + noise {'/'.join(f'{s:g}' for s in SIGMAS)}) "
+                     "through 4 human-models networks (FER2013 / GEAR / SSR-Net, not DeepFace): under a minute")
     return "attacks: " + "; ".join(parts)
 
 

@@ -1,0 +1,54 @@
+"""PMT's Table VIII layout for one run with ``--attacks attributes``: rows = the compared image (the released x~,
+x + Gaussian noise), columns = Emotion, Race, Gender CosSim to x (lower: less given away) and |delta age| in
+years (higher: less given away), means over the compared faces; the attribute networks are human-models
+substitutes (FER2013 / GEAR / SSR-Net), not the paper's DeepFace. Also the spec's expected ordering E1, as a
+report line (it never fails a run)."""
+from __future__ import annotations
+
+import pandas as pd
+from rich.table import Table as RichTable
+
+from ..adversaries.attribute_models import LABEL
+
+#: (row label, score kind), in the paper's order (PMT, then the noise reference), fpbench's extras after
+ROWS = (("PMT (released 8-bit x~)", "attributes"), ("x + N(0, 0.3^2)", "attributes-noise-0.3"),
+        ("x + N(0, 0.15^2)", "attributes-noise-0.15"), ("PMT (float x~)", "attributes-float"))
+#: (column title, score column); the first four are the paper's
+COLUMNS = (("Emotion CosSim (lower)", "attr_emotion"), ("Race CosSim (lower)", "attr_race"),
+           ("Gender CosSim (lower)", "attr_gender"), ("|d age| SSR-Net (higher)", "attr_age"),
+           ("|d age| GEAR (higher)", "attr_age_gear"), ("Gender CosSim Xception (lower)", "attr_gender_xception"))
+
+
+def table_viii(scores: pd.DataFrame) -> pd.DataFrame:
+    """Rows: the compared image; columns: mean CosSim / |delta age| over the faces."""
+    out = {}
+    for label, kind in ROWS:
+        rows = scores[scores["kind"] == kind] if "kind" in scores else scores.iloc[:0]
+        if not rows.empty:
+            out[label] = {title: rows[col].astype(float).mean() for title, col in COLUMNS}
+    return pd.DataFrame.from_dict(out, orient="index")
+
+
+def expected_ordering(df: pd.DataFrame) -> str:
+    """E1: PMT's CosSim below that of x + N(0, 0.3^2) for emotion, race and gender, and its |delta age| larger."""
+    pmt, noise = ROWS[0][0], ROWS[1][0]
+    if pmt not in df.index or noise not in df.index:
+        return ""
+    held = [f"{name} {'yes' if (df.loc[pmt, title] > df.loc[noise, title]) == (name == 'age') else 'NO'}"
+            for name, (title, _) in zip(("emotion", "race", "gender", "age"), COLUMNS)]
+    return f"expected ordering E1 (PMT gives away less than x + N(0, 0.3^2); reported, never enforced): {', '.join(held)}"
+
+
+def render(scores: pd.DataFrame) -> tuple[RichTable, list[str]] | None:
+    """``table_viii`` as a rich table and its notes, or None when the run has no attribute rows."""
+    df = table_viii(scores)
+    if df.empty:
+        return None
+    n = int((scores["kind"] == "attributes").sum())
+    out = RichTable(title=f"Table VIII layout: attributes of {n} faces vs the original x ({LABEL})")
+    out.add_column("image")
+    for c in df.columns:
+        out.add_column(c, justify="right")
+    for label, row in df.iterrows():
+        out.add_row(label, *(f"{v:.3f}" for v in row))
+    return out, [line for line in (expected_ordering(df),) if line]
