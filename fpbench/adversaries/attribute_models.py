@@ -25,6 +25,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import BadInput
+from ..metrics.registry import ATTRIBUTE_LABEL as LABEL
 from ..packages import FetchError
 from ..zoo.convert.tfjs_torch import TFJSGraphModule
 from ..zoo.convert.tfjs_weights import read_tfjs_graph
@@ -32,7 +33,6 @@ from ..zoo.hse import PACKAGE
 from ..zoo.integrity import WeightsMismatch, state_dict_sha256
 from . import attribute_inputs as inputs
 
-LABEL = "attributes: human-models (FER2013 / GEAR / SSR-Net), not DeepFace"
 EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 RACES = ("white", "black", "asian", "indian", "other")
 #: human gear.ts: the age each of GEAR's 7 bins stands for

@@ -33,6 +33,8 @@ UP_KINDS = ("utility-privacy",)
 #: the attribute adversary's rows for the released 8-bit x~ (its references: ``attributes-float``,
 #: ``attributes-noise-0.3``, ``attributes-noise-0.15``; PMT Table VIII)
 ATTRIBUTE_KINDS = ("attributes",)
+#: what the attribute adversary's networks are, wherever its numbers are shown
+ATTRIBUTE_LABEL = "attributes: human-models (FER2013 / GEAR / SSR-Net), not DeepFace"
 QUALITY_KIND = "quality"
 
 
@@ -121,8 +123,8 @@ def _reconstruction(name: str, title: str, column: str, higher: bool, aggregatio
 
 def _attribute(name: str, title: str, higher: bool, description: str, default: bool = True) -> Metric:
     return Metric(name, title, ATTRIBUTE_KINDS, name, higher, "mean", ("authorise",),
-                  f"{description} of the released x~ and the original x (PMT Table VIII analog; attributes: "
-                  "human-models FER2013 / GEAR / SSR-Net networks, not DeepFace)", unit="", fmt=".4g", default=default)
+                  f"{description} of the released x~ and the original x (PMT Table VIII analog; {ATTRIBUTE_LABEL})",
+                  unit="", fmt=".4g", default=default)
 
 
 def _quality(name: str, title: str, higher: bool, description: str, aggregation: str = "mean") -> Metric:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 from rich.table import Table as RichTable
 
-from ..adversaries.attribute_models import LABEL
+from ..metrics.registry import ATTRIBUTE_LABEL as LABEL
 
 #: (row label, score kind), in the paper's order (PMT, then the noise reference), fpbench's extras after
 ROWS = (("PMT (released 8-bit x~)", "attributes"), ("x + N(0, 0.3^2)", "attributes-noise-0.3"),
