@@ -185,3 +185,28 @@ def test_noise_reference_is_seeded_clipped_and_8_bit():
     a, b = noisy(x, 0.3, 0), noisy(x, 0.3, 0)
     assert torch.equal(a, b) and not torch.equal(a, noisy(x, 0.3, 1)) and not torch.equal(a, noisy(x, 0.15, 0))
     assert a.max() <= 1 and a.min() >= 0 and torch.equal(a * 255, (a * 255).round())
+
+
+def test_table_viii_and_its_e1_line_by_hand():
+    """PMT rows: emotion CosSim 0.2 (noise 0.7), race equal to noise, gender above it, age 10 years off (noise 4):
+    emotion and age as the paper, race inside its CI, gender reversed."""
+    import pandas as pd
+
+    from fpbench.results.table_viii import expected_ordering, render, table_viii
+
+    def rows(kind, emotion, race, gender, age):
+        return [{"pair": f"p{k}", "target": "t", "kind": kind, "attr_emotion": emotion + d, "attr_race": race + d,
+                 "attr_gender": gender + d, "attr_age": age + 10 * d, "attr_age_gear": 1.0,
+                 "attr_gender_xception": 1.0} for k, d in enumerate((-0.01, 0.0, 0.01))]
+
+    race_jitter = [{"attr_race": v} for v in (0.5, 0.6, 0.4)]
+    pmt = [{**r, **j} for r, j in zip(rows("attributes", 0.2, 0.5, 0.9, 10.0), race_jitter)]
+    scores = pd.DataFrame(pmt + rows("attributes-noise-0.3", 0.7, 0.5, 0.8, 4.0))
+    df = table_viii(scores)
+    assert list(df.index) == ["PMT (released 8-bit x~)", "x + N(0, 0.3^2)"]
+    assert df.loc["PMT (released 8-bit x~)", "Emotion CosSim (lower)"] == pytest.approx(0.2)
+    line = expected_ordering(scores)
+    assert "emotion +0.5 [+0.5, +0.5] yes" in line and "age +6 [+6, +6] yes" in line
+    assert "race +0 [-0.1, +0.11] CI includes 0" in line  # gaps -0.01, -0.1, +0.11 (seeded bootstrap)
+    assert "gender -0.1 [-0.1, -0.1] reversed" in line
+    assert render(scores.iloc[:0]) is None and expected_ordering(scores[scores["kind"] == "attributes"]) == ""

@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import BadInput
 from ..metrics.registry import METRICS, parse_metrics

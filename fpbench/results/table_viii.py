@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 from rich.table import Table as RichTable
 
+from ..metrics.estimate import mean_ci
 from ..metrics.registry import ATTRIBUTE_LABEL as LABEL
 
 #: (row label, score kind), in the paper's order (PMT, then the noise reference), fpbench's extras after
@@ -29,14 +30,21 @@ def table_viii(scores: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_dict(out, orient="index")
 
 
-def expected_ordering(df: pd.DataFrame) -> str:
-    """E1: PMT's CosSim below that of x + N(0, 0.3^2) for emotion, race and gender, and its |delta age| larger."""
-    pmt, noise = ROWS[0][0], ROWS[1][0]
-    if pmt not in df.index or noise not in df.index:
+def expected_ordering(scores: pd.DataFrame) -> str:
+    """E1: PMT's CosSim below that of x + N(0, 0.3^2) for emotion, race and gender, and its |delta age| larger;
+    each as the mean per-face gap (positive = as the paper says) with a bootstrap CI over the faces."""
+    pmt, noise = (scores[scores["kind"] == ROWS[k][1]].set_index("pair") for k in (0, 1))
+    faces = pmt.index.intersection(noise.index)
+    if faces.empty:
         return ""
-    held = [f"{name} {'yes' if (df.loc[pmt, title] > df.loc[noise, title]) == (name == 'age') else 'NO'}"
-            for name, (title, _) in zip(("emotion", "race", "gender", "age"), COLUMNS)]
-    return f"expected ordering E1 (PMT gives away less than x + N(0, 0.3^2); reported, never enforced): {', '.join(held)}"
+    held = []
+    for name, (_, col) in zip(("emotion", "race", "gender", "age"), COLUMNS):
+        sign = 1.0 if name == "age" else -1.0
+        gap = mean_ci(sign * (pmt.loc[faces, col].astype(float) - noise.loc[faces, col].astype(float)).to_numpy())
+        verdict = "yes" if gap.lo > 0 else "reversed" if gap.hi < 0 else "CI includes 0"
+        held.append(f"{name} {gap.value:+.3g} [{gap.lo:+.3g}, {gap.hi:+.3g}] {verdict}")
+    return ("expected ordering E1, PMT gives away less than x + N(0, 0.3^2) (per-face gap, positive = as the paper; "
+            f"reported, never enforced): {'; '.join(held)}")
 
 
 def render(scores: pd.DataFrame) -> tuple[RichTable, list[str]] | None:
@@ -51,4 +59,4 @@ def render(scores: pd.DataFrame) -> tuple[RichTable, list[str]] | None:
         out.add_column(c, justify="right")
     for label, row in df.iterrows():
         out.add_row(label, *(f"{v:.3f}" for v in row))
-    return out, [line for line in (expected_ordering(df),) if line]
+    return out, [line for line in (expected_ordering(scores),) if line]
