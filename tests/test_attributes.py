@@ -144,7 +144,7 @@ def test_missing_package_and_changed_weights_are_one_line_errors(monkeypatch, ne
         am.load_net(changed, folder)
 
 
-def test_attributes_attack_on_a_few_mini_faces(mini, embedded, networks, monkeypatch):
+def test_attributes_attack_on_a_few_mini_faces(mini, embedded, networks, monkeypatch, tmp_path, capsys):
     """pmt --attacks attributes: rows per compared image and face in [0, 1] / years, x~ as released and as
     float, the noise references, the registry metrics, the Table VIII layout, the card's label."""
     import fpbench
@@ -157,7 +157,7 @@ def test_attributes_attack_on_a_few_mini_faces(mini, embedded, networks, monkeyp
     monkeypatch.setattr(attributes, "FACES", {"mini": 3})
     embedded("mobilefacenet")
     result = fpbench.run("pmt", ["mobilefacenet"], authorised=["mobilefacenet"], dataset="mini", quality=False,
-                         protocol="authorise", out=None, params={"steps": 2}, attacks=["attributes"])
+                         protocol="authorise", out=tmp_path / "runs", params={"steps": 2}, attacks=["attributes"])
     s = result.scores
     rows = s[s["kind"].astype(str).str.startswith("attributes")]
     assert rows.groupby("kind").size().to_dict() == {
@@ -172,10 +172,18 @@ def test_attributes_attack_on_a_few_mini_faces(mini, embedded, networks, monkeyp
     assert METRICS["attr_age"].estimate(s[s["kind"] == "attributes"]).value == pytest.approx(
         rows[rows["kind"] == "attributes"]["attr_age"].mean())
     viii = table_viii(s)
-    assert list(viii.index)[:3] == ["PMT (released 8-bit x~)", "x + N(0, 0.3^2)", "x + N(0, 0.15^2)"]
+    assert list(viii.index)[:3] == ["PMT x~ (8-bit)", "x + N(0, 0.3^2)", "x + N(0, 0.15^2)"]
     assert list(table_vii(s).columns) == ["mobilefacenet *", "Average"]  # the attribute target is not a model
     card = result.card["protocol"]["attacks"]["attributes"]
     assert "not DeepFace" in card["label"] and card["faces"] == 3 and card["sigmas"] == [0.3, 0.15]
+    from fpbench.cli.main import main
+
+    capsys.readouterr()
+    assert main(["table", str(result.path), "--baseline", "pmt:VIII:LFW"]) == 0
+    out = capsys.readouterr().out
+    published, measured = out.split("measured (pmt, Table VIII layout):")
+    assert "Gaussian noise (0.3)" in published and "8.93" in published  # the paper's LFW rows
+    assert "not DeepFace" in measured and "x + N(0, 0.15^2)" in measured and "expected ordering E1" in measured
 
 
 def test_noise_reference_is_seeded_clipped_and_8_bit():
@@ -203,8 +211,8 @@ def test_table_viii_and_its_e1_line_by_hand():
     pmt = [{**r, **j} for r, j in zip(rows("attributes", 0.2, 0.5, 0.9, 10.0), race_jitter)]
     scores = pd.DataFrame(pmt + rows("attributes-noise-0.3", 0.7, 0.5, 0.8, 4.0))
     df = table_viii(scores)
-    assert list(df.index) == ["PMT (released 8-bit x~)", "x + N(0, 0.3^2)"]
-    assert df.loc["PMT (released 8-bit x~)", "Emotion CosSim (lower)"] == pytest.approx(0.2)
+    assert list(df.index) == ["PMT x~ (8-bit)", "x + N(0, 0.3^2)"]
+    assert df.loc["PMT x~ (8-bit)", "Emotion ↓"] == pytest.approx(0.2)
     line = expected_ordering(scores)
     assert "emotion +0.5 [+0.5, +0.5] yes" in line and "age +6 [+6, +6] yes" in line
     assert "race +0 [-0.1, +0.11] CI includes 0" in line  # gaps -0.01, -0.1, +0.11 (seeded bootstrap)

@@ -12,12 +12,14 @@ from ..metrics.estimate import mean_ci
 from ..metrics.registry import ATTRIBUTE_LABEL as LABEL
 
 #: (row label, score kind), in the paper's order (PMT, then the noise reference), fpbench's extras after
-ROWS = (("PMT (released 8-bit x~)", "attributes"), ("x + N(0, 0.3^2)", "attributes-noise-0.3"),
-        ("x + N(0, 0.15^2)", "attributes-noise-0.15"), ("PMT (float x~)", "attributes-float"))
+ROWS = (("PMT x~ (8-bit)", "attributes"), ("x + N(0, 0.3^2)", "attributes-noise-0.3"),
+        ("x + N(0, 0.15^2)", "attributes-noise-0.15"), ("PMT x~ (float)", "attributes-float"))
 #: (column title, score column); the first four are the paper's
-COLUMNS = (("Emotion CosSim (lower)", "attr_emotion"), ("Race CosSim (lower)", "attr_race"),
-           ("Gender CosSim (lower)", "attr_gender"), ("|d age| SSR-Net (higher)", "attr_age"),
-           ("|d age| GEAR (higher)", "attr_age_gear"), ("Gender CosSim Xception (lower)", "attr_gender_xception"))
+COLUMNS = (("Emotion ↓", "attr_emotion"), ("Race ↓", "attr_race"), ("Gender ↓", "attr_gender"),
+           ("|Δage| ↑", "attr_age"), ("|Δage| GEAR ↑", "attr_age_gear"), ("Gender Xcep. ↓", "attr_gender_xception"))
+#: what the columns are, under the table
+CAPTION = ("CosSim of the attribute probabilities to those of x (↓: less given away); |Δage| in years (↑), SSR-Net; "
+           "GEAR's age and the mini-Xception gender are extras")
 
 
 def table_viii(scores: pd.DataFrame) -> pd.DataFrame:
@@ -54,9 +56,9 @@ def render(scores: pd.DataFrame) -> tuple[RichTable, list[str]] | None:
         return None
     n = int((scores["kind"] == "attributes").sum())
     out = RichTable(title=f"Table VIII layout: attributes of {n} faces vs the original x ({LABEL})")
-    out.add_column("image")
+    out.add_column("image", no_wrap=True)
     for c in df.columns:
-        out.add_column(c, justify="right")
+        out.add_column(c, justify="right", min_width=7)
     for label, row in df.iterrows():
         out.add_row(label, *(f"{v:.3f}" for v in row))
-    return out, [line for line in (expected_ordering(scores),) if line]
+    return out, [line for line in (CAPTION, expected_ordering(scores)) if line]
