@@ -123,7 +123,7 @@ def _reconstruction(name: str, title: str, column: str, higher: bool, aggregatio
 
 def _attribute(name: str, title: str, higher: bool, description: str, default: bool = True) -> Metric:
     return Metric(name, title, ATTRIBUTE_KINDS, name, higher, "mean", ("authorise",),
-                  f"{description} of the released x~ and the original x (PMT Table VIII analog; {ATTRIBUTE_LABEL})",
+                  f"{description} of the released x~ and the original x (PMT Table VIII analog; not DeepFace)",
                   unit="", fmt=".4g", default=default)
 
 
