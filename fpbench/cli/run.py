@@ -135,12 +135,14 @@ def pair_count(card: dict, default: int) -> int:
     return protocol.get("probe_pairs") or protocol.get("pairs") or (card.get("dataset") or {}).get("pairs", default)
 
 
-def show_table_viii(console: Console, scores) -> None:
-    """The Table VIII layout of a run's attribute rows and its E1 line, if it has them."""
+def show_table_viii(console: Console, scores, heading: str = "") -> None:
+    """The Table VIII layout of a run's attribute rows and its E1 line (after ``heading``), if it has them."""
     from ..results.table_viii import render as render_viii
 
     shown = render_viii(scores)
     if shown is not None:
+        if heading:
+            console.print(escape(heading), highlight=False)
         console.print(shown[0], highlight=False)
         for line in shown[1]:
             console.print(escape(line), highlight=False)

@@ -5,7 +5,6 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 
 from ..errors import BadInput
 from ..metrics.registry import METRICS, parse_metrics
@@ -94,8 +93,7 @@ def handle(args: argparse.Namespace) -> int:
         from .run import show_table_viii
 
         for r in runs:
-            console.print(escape(f"measured ({r.label}, Table VIII layout):"), highlight=False)
-            show_table_viii(console, r.scores)
+            show_table_viii(console, r.scores, f"measured ({r.label}, Table VIII layout):")
     return 0
 
 
