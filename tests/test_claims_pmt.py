@@ -48,7 +48,20 @@ def test_reconstruction_and_up_gaps_are_the_paired_mean_differences_by_hand():
     assert not any(label.startswith("level 1") for label in e2)  # no RecFace rows in this run
     assert v["E2"].status == REPRODUCED
     assert v["E3"].gaps[0].estimate.value == pytest.approx(50.0) and v["E3"].status == REPRODUCED
-    assert v["E1"].status == NOT_EVALUABLE
+    assert v["E1"].status == NOT_EVALUABLE and "--attacks attributes" in v["E1"].reason
+
+
+def test_attribute_gaps_compare_the_released_face_with_gaussian_noise_by_hand():
+    target = "attributes (human-models, not DeepFace)"
+    extra = [{"pair": src, "source": src, "target": target, "transform": "identity", "kind": kind,
+              "attr_emotion": emotion, "attr_race": 0.8, "attr_gender": 0.9, "attr_age": age}
+             for src in SOURCES for kind, emotion, age in (("attributes", 0.3, 9.0), ("attributes-noise-0.3", 0.8, 5.0))]
+    e1 = verdicts([run("pmt", ["mobilefacenet"], {"mobilefacenet": 1.0}, extra=extra)])["E1"]
+    gaps = {g.label: g.estimate.value for g in e1.gaps}
+    assert gaps["emotion CosSim x100, noise 0.3 - x~"] == pytest.approx(50.0)
+    assert gaps["race CosSim x100, noise 0.3 - x~"] == pytest.approx(0.0)
+    assert gaps["|delta age| years (SSR-Net), x~ - noise 0.3"] == pytest.approx(4.0)
+    assert e1.status == NOT_REPRODUCED and "race" in e1.reason  # a zero gap is not a reproduction
 
 
 def test_up_gaps_follow_the_curve_when_the_run_has_it():

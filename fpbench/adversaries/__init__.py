@@ -9,10 +9,13 @@
   (``deobfuscate``).
 * ``up``: PMT's utility-privacy score UP(0.1, 0.3) of the released x~ and of the original faces
   (``utility_privacy``, ``fpbench.metrics.up``); Table X's UP column.
+* ``attributes``: emotion / race / gender CosSim and |delta age| of the released x~ and of x + Gaussian noise
+  against x (``attributes``, ``attribute_models``); PMT Table VIII's analog with human-models networks
+  (FER2013 / GEAR / SSR-Net), not DeepFace.
 
 Each returns score rows (kinds read by the metric registry) and a card section (``protocol.attacks``).
 The learned attackers train on split ``train`` faces of people the run does not evaluate (flipped, shifted,
-brightened), with the shared Trainer, cached by content hash. Not built yet: the attribute networks.
+brightened), with the shared Trainer, cached by content hash.
 """
 from __future__ import annotations
 
@@ -47,6 +50,12 @@ def _up(state: "RunState", protected: "Protected"):
     return run_up(state, protected)
 
 
+def _attributes(state: "RunState", protected: "Protected"):
+    from .attributes import run_attributes
+
+    return run_attributes(state, protected)
+
+
 #: name -> (attack, one line for the CLI help); every attack needs the authorise protocol
 ATTACKS: dict[str, tuple[Attack, str]] = {
     "reconstruction": (_reconstruction, "white-box (Level 2) and learned black-box (Level 1, RecFace) reconstruction "
@@ -54,6 +63,8 @@ ATTACKS: dict[str, tuple[Attack, str]] = {
     "up": (_up, "utility-privacy UP(0.1, 0.3) of the released x~ and of the original faces (Table X)"),
     "deobfuscate": (_deobfuscate, "adaptive attacker outside the paper's threat model: a de-obfuscator D: x~ -> x "
                                   "trained on (x, PMT(x)) pairs of auxiliary faces; eq. 10 and SSIM with D(x~)"),
+    "attributes": (_attributes, "emotion/race/gender CosSim and |delta age| of x~ and of x + noise vs x (Table VIII; "
+                                "human-models networks, not DeepFace)"),
 }
 #: attacks that train a network on auxiliary faces (``learned.auxiliary_faces``)
 LEARNED_ATTACKS = ("reconstruction", "deobfuscate")
@@ -87,6 +98,12 @@ def plan(names: tuple[str, ...], authorised: tuple[str, ...], profile: str, item
         parts.append(f"deobfuscate (outside the paper's threat model): the method on {auxiliary} auxiliary train faces "
                      f"x {method_steps} steps, about {pmt:.1f} CPU-min, then D {learned.steps} steps, about "
                      f"{train:.1f} CPU-min (both cached)")
+    if "attributes" in names:
+        from .attributes import FACES as ATTRIBUTE_FACES, SIGMAS
+
+        faces = min(ATTRIBUTE_FACES[profile] or items, items)
+        parts.append(f"attributes: {faces} faces x (x~ + float x~ + noise {'/'.join(f'{s:g}' for s in SIGMAS)}) "
+                     "through 4 human-models networks (FER2013 / GEAR / SSR-Net, not DeepFace): under a minute")
     return "attacks: " + "; ".join(parts)
 
 

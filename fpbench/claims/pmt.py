@@ -44,6 +44,13 @@ class AuthoriseEvidence:
                 return run
         raise NotEvaluable("no run of pmt with its default settings and one --authorised model")
 
+    def attribute_run(self) -> RunResult:
+        """A PMT run with default settings, one authorised model and attribute rows (``--attacks attributes``)."""
+        for run in self.pmt_runs():
+            if not params(run) and len(authorised(run)) == 1 and (run.scores["kind"] == "attributes").any():
+                return run
+        raise NotEvaluable("no default pmt run with --attacks attributes (PMT Table VIII)")
+
     def contrast(self, cells: Sequence[Cell], scale: float = 1.0) -> Estimate:
         parts = []
         for run, kind, target, column, weight, *sigma in cells:
@@ -82,7 +89,15 @@ def mean_accuracy(run: RunResult, targets: Sequence[str], weight: float) -> list
 
 
 def attributes(evidence: AuthoriseEvidence) -> list[Gap]:
-    raise NotEvaluable("the attribute adversary is not part of this release (PMT Table VIII)")
+    """E1: CosSim of x + N(0, 0.3^2) minus of the released x~ (x100) for emotion, race and gender; |delta age|
+    (SSR-Net, years) of x~ minus of the noise. Networks: human-models, not DeepFace."""
+    run = evidence.attribute_run()
+    gaps = [Gap(f"{name} CosSim x100, noise 0.3 - x~", evidence.contrast(
+                [(run, "attributes-noise-0.3", None, column, 1.0), (run, "attributes", None, column, -1.0)], scale=100.0))
+            for column, name in (("attr_emotion", "emotion"), ("attr_race", "race"), ("attr_gender", "gender"))]
+    gaps.append(Gap("|delta age| years (SSR-Net), x~ - noise 0.3", evidence.contrast(
+        [(run, "attributes", None, "attr_age", 1.0), (run, "attributes-noise-0.3", None, "attr_age", -1.0)])))
+    return gaps
 
 
 def reconstruction(evidence: AuthoriseEvidence) -> list[Gap]:

@@ -143,6 +143,19 @@ def pair_count(card: dict, default: int) -> int:
     return protocol.get("probe_pairs") or protocol.get("pairs") or (card.get("dataset") or {}).get("pairs", default)
 
 
+def show_table_viii(console: Console, scores, heading: str = "") -> None:
+    """The Table VIII layout of a run's attribute rows and its E1 line (after ``heading``), if it has them."""
+    from ..results.table_viii import render as render_viii
+
+    shown = render_viii(scores)
+    if shown is not None:
+        if heading:
+            console.print(escape(heading), highlight=False)
+        console.print(shown[0], highlight=False)
+        for line in shown[1]:
+            console.print(escape(line), highlight=False)
+
+
 def show_result(console: Console, result) -> None:
     """The run view: the table (Markdown when the output is not a terminal, so no number is cut), what its
     cells are (from the metric registry), what flatters them, quality, warnings, work."""
@@ -167,6 +180,7 @@ def show_result(console: Console, result) -> None:
         console.print(render_vii(result.scores, list(spec.get("authorised") or []), clean), highlight=False)
         for table in render_vi(result.scores, card):
             console.print(table, highlight=False)
+        show_table_viii(console, result.scores)
     setting = {"verify": f"{spec.get('goal')}, FAR {spec.get('far')}", "identify": identify_setting(spec),
                "authorise": f"authorised and unauthorised models, FAR {spec.get('far')}"}.get(proto, proto)
     title = f"{card['method']['method']} on {(card.get('dataset') or {}).get('name', '?')} ({setting})"

@@ -89,6 +89,11 @@ def handle(args: argparse.Namespace) -> int:
         for line in ([args.caption] if args.caption and fmt != "rich" else []) + data_notes + notes(table, args.ci):
             print(prefix + line)
     show_layouts(console, layouts, fmt)
+    if any(parse_selector(s)[:2] == ("pmt", "VIII") for s in layouts) and fmt != "csv":
+        from .run import show_table_viii
+
+        for r in runs:
+            show_table_viii(console, r.scores, f"measured ({r.label}, Table VIII layout):")
     return 0
 
 

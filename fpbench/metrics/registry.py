@@ -36,6 +36,11 @@ UP_KINDS = ("utility-privacy",)
 DEOBFUSCATED_KINDS = ("deobfuscated-authorised", "deobfuscated-unauthorised")
 DEOBFUSCATED_KAPPA_KINDS = ("deobfuscated-authorised-kappa", "deobfuscated-unauthorised-kappa")
 DEOBFUSCATION_KINDS = ("deobfuscation",)
+#: the attribute adversary's rows for the released 8-bit x~ (its references: ``attributes-float``,
+#: ``attributes-noise-0.3``, ``attributes-noise-0.15``; PMT Table VIII)
+ATTRIBUTE_KINDS = ("attributes",)
+#: what the attribute adversary's networks are, wherever its numbers are shown
+ATTRIBUTE_LABEL = "attributes: human-models (FER2013 / GEAR / SSR-Net), not DeepFace"
 QUALITY_KIND = "quality"
 
 
@@ -124,6 +129,12 @@ def _reconstruction(name: str, title: str, column: str, higher: bool, aggregatio
                   default=default, **extra)
 
 
+def _attribute(name: str, title: str, higher: bool, description: str, default: bool = True) -> Metric:
+    return Metric(name, title, ATTRIBUTE_KINDS, name, higher, "mean", ("authorise",),
+                  f"{description} of the released x~ and the original x (PMT Table VIII analog; not DeepFace)",
+                  unit="", fmt=".4g", default=default)
+
+
 def _quality(name: str, title: str, higher: bool, description: str, aggregation: str = "mean") -> Metric:
     kinds = () if aggregation == "set" else (QUALITY_KIND,)
     return Metric(name, title, kinds, name, higher, aggregation, PROTOCOLS, description, unit="", fmt=".4g")
@@ -196,6 +207,14 @@ _ALL: list[Metric] = [
            unit="", fmt=".4g"),
     Metric("up_privacy", "UP privacy (AlexNet LPIPS)", UP_KINDS, "privacy", True, "mean", ("authorise",),
            "the privacy term of UP: AlexNet LPIPS between noisy x~ and noisy x", unit="", fmt=".4g"),
+    _attribute("attr_emotion", "Emotion CosSim", False, "eq. 11 CosSim of the FER2013 emotion probabilities"),
+    _attribute("attr_race", "Race CosSim", False, "eq. 11 CosSim of GEAR's race probabilities"),
+    _attribute("attr_gender", "Gender CosSim", False, "eq. 11 CosSim of GEAR's gender probabilities"),
+    _attribute("attr_age", "|d age| (yr)", True, "absolute difference of the SSR-Net ages (years)"),
+    _attribute("attr_gender_xception", "Gender CosSim (Xception)", False,
+               "eq. 11 CosSim of the mini-Xception gender probabilities", default=False),
+    _attribute("attr_age_gear", "|d age| GEAR (yr)", True,
+               "absolute difference of GEAR's ages (its 7 bins read as human reads them, years)", default=False),
     _quality("l1", "L1", False, "mean absolute pixel difference to the reference image"),
     _quality("mse", "MSE", False, "mean squared pixel difference to the reference image"),
     _quality("psnr", "PSNR", True, "peak signal-to-noise ratio to the reference image (dB)"),
@@ -226,7 +245,7 @@ def protocol_of(kinds: set[str]) -> str:
     if kinds & set(IDENTIFY_KINDS):
         return "identify"
     if kinds & set(AUTHORISE_KINDS + AUTHORISE_KAPPA_KINDS + RECONSTRUCTION_KINDS + LEARNED_RECONSTRUCTION_KINDS
-                     + UP_KINDS + DEOBFUSCATED_KINDS + DEOBFUSCATION_KINDS):
+                     + UP_KINDS + DEOBFUSCATED_KINDS + DEOBFUSCATION_KINDS + ATTRIBUTE_KINDS):
         return "authorise"
     return "verify"
 

@@ -15,7 +15,8 @@ def table_vii(scores: pd.DataFrame, transform: str = "identity", clean: bool = F
     """Rows: threshold; columns: targets in run order, then Average (unauthorised mean; for the Clean row,
     ``clean``, the mean of every model as in the paper); values in %."""
     s = scores[scores["transform"] == transform] if "transform" in scores else scores
-    targets = list(dict.fromkeys(s["target"]))
+    kinds = [k for _, *pair in THRESHOLDS for k in pair]
+    targets = list(dict.fromkeys(s[s["kind"].isin(kinds)]["target"]))  # not the attribute adversary's own target
     rows = {}
     for label, allowed, other in THRESHOLDS:
         row, unauthorised = {}, []
