@@ -55,3 +55,10 @@ def test_authorise_sweeps_name_the_authorised_models_and_attacks_per_method(tmp_
                     "attacks: [up]\nmethods:\n  - none\n  - {method: fgsm, authorised: [toy-fr-a, toy-fr-b], attacks: []}\n")
     specs = load_sweep(spec).specs
     assert [(s.authorised, s.attacks) for s in specs] == [(("toy-fr-a",), ("up",)), (("toy-fr-a", "toy-fr-b"), ())]
+
+
+def test_labels_name_the_inference_photo_count_and_all_when_unset():
+    from fpbench.results.labels import run_labels
+
+    cards = [{"method": {"method": "fi-uap"}, "spec": {"inference_photos": k}} for k in (1, None)]
+    assert run_labels(cards, ["a", "b"]) == ["fi-uap inference_photos=1", "fi-uap inference_photos=all"]

@@ -7,6 +7,8 @@ from typing import Any, Sequence
 
 #: spec fields besides ``params`` that tell runs of one method apart, in label order
 SPEC_FIELDS = ("surrogates", "profile", "seed", "far", "mask_l2", "inference_photos")  # transforms: rows of their own
+#: how a label shows a spec field left unset (a spec omits its default)
+UNSET = {"inference_photos": "all"}
 
 
 def format_value(value: Any) -> str:
@@ -54,6 +56,6 @@ def run_labels(cards: Sequence[dict[str, Any]], names: Sequence[str], order: Seq
         fields = [f for f in SPEC_FIELDS if len({repr(s.get(f)) for s in specs}) > 1]
         for i, p, s in zip(idx, params, specs):
             parts = [f"{k}={format_value(p[k]) if k in p else 'default'}" for k in differ]
-            parts += [f"{f}={format_value(s.get(f))}" for f in fields]
+            parts += [f"{f}={format_value(s[f]) if s.get(f) is not None else UNSET.get(f, 'default')}" for f in fields]
             labels[i] = " ".join([method, *parts])
     return [label if labels.count(label) == 1 else f"{label} ({names[i]})" for i, label in enumerate(labels)]
