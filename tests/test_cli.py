@@ -46,7 +46,7 @@ def test_list_shows_builtins_and_plugins(plugin_env, tmp_path):
         (["run", "--method", "blur", "--target", "toy-fr-a", "--dataset", "nope"], "unknown dataset 'nope'; available: "),
         (["run", "--method", "pgd", "--target", "toy-fr-a", "--eps", "-1"], "must be >= 0"),
         (["run", "--method", "pgd", "--target", "toy-fr-a", "--device", "tpu"], "unknown device 'tpu'"),
-        (["run", "--method", "pgd"], "the following arguments are required: --target"),
+        (["run", "--method", "pgd"], "--target is required"),
         (["table", "no-such-dir"], "is not a run directory"),
         (["list", "gizmos"], "invalid choice"),
     ],

@@ -7,6 +7,8 @@ import re
 
 import pandas as pd
 import pytest
+
+from fpbench.errors import BadInput
 from rich.console import Console
 
 from fpbench.cli.main import build_parser, main
@@ -37,6 +39,19 @@ def test_target_and_transform_take_comma_lists():
                                       "--transform", "identity,jpeg50"])
     spec = spec_from_args(args)
     assert spec.targets == ("sface", "arcface", "mfn512") and spec.transforms == ("identity", "jpeg50")
+
+
+def test_authorise_runs_default_to_every_embedded_model_and_the_attribute_attack():
+    parse = lambda *argv: spec_from_args(build_parser().parse_args(["run", *argv]))  # noqa: E731
+    pmt = parse("--method", "pmt", "--protocol", "authorise", "--authorised", "mfn512")
+    assert pmt.targets[0] == "mfn512" and set(pmt.targets) >= {"mobilefacenet", "sface", "hse-faceres"}
+    assert len(set(pmt.targets)) == len(pmt.targets) and pmt.attacks == ("attributes",)
+    assert parse("--method", "none", "--protocol", "authorise", "--authorised", "sface").attacks == ()
+    off = parse("--method", "pmt", "--protocol", "authorise", "--authorised", "sface", "--attacks", "none")
+    assert off.attacks == ()
+    assert parse("--method", "pgd", "--target", "sface").attacks == ()  # other protocols: no default attack
+    with pytest.raises(BadInput, match="--target is required"):
+        parse("--method", "pgd")
 
 
 def run_result(goal: str = "impersonate") -> RunResult:

@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from ..errors import BadInput
 from ..runner import Runner
 from ..spec import GOALS, NO_MASK_L2, PROFILES, SIDES, RunSpec
 from ..transforms import DEFAULT_CHANNEL
@@ -19,8 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Protect the dataset's test faces with METHOD and report ASR/PSR (and ESR for "
                                    "reversible methods) per target and transform, with 95% bootstrap CIs.")
     p.add_argument("--method", required=True, help="protection method (see `fpbench list methods`)")
-    p.add_argument("--target", dest="targets", type=target_list, action="append", required=True,
-                   help="face recognition target(s): a,b or repeat the option (see `fpbench list targets`)")
+    p.add_argument("--target", dest="targets", type=target_list, action="append", default=[],
+                   help="face recognition target(s): a,b or repeat the option (see `fpbench list targets`); "
+                        "required, except with --protocol authorise: the --authorised models and every embedded "
+                        "model")
     p.add_argument("--dataset", default=None,
                    help="dataset (see `fpbench list datasets`); default: the protocol's own (identify: "
                         "mini-1n-synthetic), else mini, the embedded set")
@@ -37,11 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                   "the one the dataset's manifest names, else verify")
     p.add_argument("--authorised", type=comma_list, default=[],
                    help="authorise protocol: the target(s) the face's owner allows, a,b")
-    p.add_argument("--attacks", type=comma_list, default=[],
+    p.add_argument("--attacks", type=comma_list, default=None,
                    help="authorise protocol: adversaries run on what the method released, a,b: "
                         "reconstruction (white-box and learned black-box inversion of the uploaded feature, PMT "
                         "Table VI), up (utility-privacy UP(0.1, 0.3), Table X), deobfuscate (adaptive attacker "
-                        "outside the paper's threat model: a de-obfuscator trained on (x, PMT(x)) pairs)")
+                        "outside the paper's threat model: a de-obfuscator trained on (x, PMT(x)) pairs), attributes "
+                        "(emotion/race/gender/age of x~ vs x, Table VIII); default: attributes under --protocol "
+                        "authorise for a protecting method; none: no attack")
     p.add_argument("--mask-l2", type=mask_l2, default=None, metavar="L2|none",
                    help="renormalise every perturbation to this L2 norm in [0,1] units (AdvCloak: 4.706 = 1200 on "
                         "0-255); none: never; unset: the protocol's default (identify: 4.706 for person and "
@@ -80,12 +85,38 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
     from ..protocols.base import default_dataset
 
     dataset = args.dataset or default_dataset(args.protocol)
-    return RunSpec(method=args.method, targets=tuple(_flat(args.targets)), dataset=dataset,
+    return RunSpec(method=args.method, targets=_targets(args), dataset=dataset,
                    transforms=tuple(transforms), goal=args.goal, surrogates=tuple(args.surrogate),
                    params=params, profile=args.profile, seed=args.seed, device=args.device,
                    batch_size=args.batch_size, far=args.far, quality=not args.no_quality, protocol=args.protocol,
                    authorised=tuple(args.authorised), mask_l2=args.mask_l2, side=args.side,
-                   attacks=tuple(args.attacks), inference_photos=args.inference_photos)
+                   attacks=_attacks(args), inference_photos=args.inference_photos)
+
+
+def _targets(args: argparse.Namespace) -> tuple[str, ...]:
+    """The --target list, or the protocol's defaults after the --authorised models; one line when neither."""
+    named = _flat(args.targets)
+    if named:
+        return tuple(named)
+    defaults = _protocol(args.protocol).default_targets
+    if not defaults:
+        raise BadInput("--target is required (e.g. --target arcface; see `fpbench list targets`)")
+    return tuple(dict.fromkeys([*args.authorised, *defaults]))
+
+
+def _attacks(args: argparse.Namespace) -> tuple[str, ...]:
+    """--attacks as given (``none``: no attack), else the protocol's default attacks for a protecting method."""
+    if args.attacks is not None:
+        return () if args.attacks == ["none"] else tuple(args.attacks)
+    return () if args.method == "none" else _protocol(args.protocol).default_attacks
+
+
+def _protocol(name: str) -> type:
+    """The protocol class a run names (the base class, with no defaults, when it names none or an unknown one:
+    the runner reports an unknown name)."""
+    from ..protocols.base import PROTOCOLS, Protocol
+
+    return PROTOCOLS.get(name) if name in PROTOCOLS.names() else Protocol
 
 
 def mask_l2(text: str) -> float | str:

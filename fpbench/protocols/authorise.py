@@ -71,6 +71,9 @@ class Authorise(Protocol):
     goals = ("dodge",)
     manifest_names = ("pmt", "lfw-pairs")
     needs_embeddings = False
+    #: the paper scores five models; fpbench's embedded ones (mobileface256, a weak control, left out)
+    default_targets = ("mobilefacenet", "sface", "mfn512", "dlib-resnet29", "hse-faceres", "hse-faceres-deep")
+    default_attacks = ("attributes",)  # under a minute: the Table VIII lines of every PMT run
 
     def items(self, dataset: FaceDataset, goal: str) -> list[OneFace]:
         seen: dict[str, OneFace] = {}

@@ -53,6 +53,10 @@ class Protocol:
     default_mask_l2: ClassVar[float | None] = None
     #: the dataset `fpbench run --protocol NAME` uses when no --dataset is given
     default_dataset: ClassVar[str] = "mini"
+    #: targets a CLI run uses when it names none (empty: --target is required), after the --authorised ones
+    default_targets: ClassVar[tuple[str, ...]] = ()
+    #: adversaries a CLI run of a protecting method runs when --attacks is not given (``--attacks none``: none)
+    default_attacks: ClassVar[tuple[str, ...]] = ()
 
     def items(self, dataset: FaceDataset, goal: str) -> Sequence[Item]:
         """The faces to protect, in a fixed order."""
