@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from PIL import Image
 
 from fpbench.data.dataset import FaceDataset, FaceRecord
 from fpbench.errors import BadInput
@@ -23,7 +22,9 @@ from fpbench.methods.advcloak.networks import Discriminator, Generator, make_net
 from fpbench.methods.advcloak.profiles import MINI, PAPER, departures
 from fpbench.methods.advcloak.train import ClassStage, ImageStage, run_stage
 from fpbench.training import Trainer, seeded
-from fpbench.zoo.model import FaceModel, InputSpec, ModelCard
+from fpbench.zoo.model import FaceModel
+
+from toys import frozen_toy_model, write_gradient_face
 
 TINY = replace(profiles.MINI, name="tiny", ngf=2, stage1_batch=2, stage1_steps=4, images=3, stage2_steps=4,
                warmup_steps=2, stage1_lr=1e-3, stage2_lr=1e-3, checkpoint_every=2)
@@ -54,12 +55,7 @@ def toy_surrogate(name: str = "toy", seed: int = 1) -> FaceModel:
         nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.Tanh(), nn.Conv2d(8, 16, 3, 2, 1, bias=False), nn.Tanh(),
         nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(64, 16, bias=False),
     )
-    card = ModelCard(name=name, architecture="toy", embedding_dim=16,
-                     input=InputSpec(size=32, scale=1.0, mean=(0.5,) * 3, std=(0.25,) * 3))
-    model = FaceModel(backbone, card).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
+    return frozen_toy_model(backbone, name)
 
 
 @pytest.fixture(scope="session")
@@ -72,13 +68,9 @@ def dataset(tmp_path_factory) -> FaceDataset:
     """6 training faces and 2 people with 3 inference (gallery) photos each, 112 px."""
     root = tmp_path_factory.mktemp("toyfaces")
     rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:112, 0:112] / 111.0
     records = []
     for i in range(12):
-        base = np.stack([xx * rng.random(), yy * rng.random(), np.full_like(xx, rng.random())], -1)
-        img = np.clip(base + rng.normal(0, 0.05, base.shape), 0, 1)
-        path = Path(root) / f"{i}.png"
-        Image.fromarray((img * 255).astype(np.uint8)).save(path)
+        path = write_gradient_face(Path(root) / f"{i}.png", rng, 112)
         train = i < 6
         records.append(FaceRecord(id=f"r{i:02d}", identity=f"p{i}" if train else f"q{i % 2}",
                                   role="train" if train else "gallery", split="train" if train else "test",

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from PIL import Image
 
 import fpbench.data
 from fpbench.cli import train as train_cli
@@ -18,7 +17,9 @@ from fpbench.cli.main import main
 from fpbench.data.dataset import FaceDataset, FaceRecord
 from fpbench.methods.erasablemask import profiles
 from fpbench.methods.erasablemask.train import Curriculum
-from fpbench.zoo.model import FaceModel, InputSpec, ModelCard
+from fpbench.zoo.model import FaceModel
+
+from toys import frozen_toy_model, write_gradient_face
 
 TOY = replace(profiles.MINI, name="toy", resolution=32, enc_dim=8, dec_dim=8, dis_dim=8, dis_fc_dim=16, max_dim=32,
               n_layers=3, stage_steps=(3, 4, 2), checkpoint_every=3)
@@ -28,12 +29,7 @@ def toy_surrogate(name: str, seed: int) -> FaceModel:
     torch.manual_seed(seed)
     backbone = nn.Sequential(nn.Conv2d(3, 8, 3, 4, 1, bias=False), nn.Tanh(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
                              nn.Linear(32, 16, bias=False))
-    card = ModelCard(name=name, architecture="toy", embedding_dim=16,
-                     input=InputSpec(size=32, scale=1.0, mean=(0.5,) * 3, std=(0.25,) * 3))
-    model = FaceModel(backbone, card).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
+    return frozen_toy_model(backbone, name)
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +40,9 @@ def toy_dataset(tmp_path_factory) -> FaceDataset:
 def make_toy_dataset(root: Path) -> FaceDataset:
     """Ten 112-px faces (the size erasablemask's toy and mini profiles read): 8 to train on, 2 targets."""
     rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:112, 0:112] / 111.0
     records = []
     for i in range(10):
-        img = np.stack([xx * rng.random(), yy * rng.random(), np.full_like(xx, rng.random())], -1)
-        path = root / f"{i}.png"
-        Image.fromarray((img * 255).astype(np.uint8)).save(path)
+        path = write_gradient_face(root / f"{i}.png", rng, 112, noise=None)
         records.append(FaceRecord(
             id=f"r{i}", identity=f"p{i % 4}", role="train" if i < 8 else "target", split="train" if i < 8 else "test",
             crops={112: path}, attributes={"Male": 1 if i % 2 else -1, "Young": -1 if i % 3 else 1, "Smiling": 1},

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from PIL import Image
 
 from fpbench.data.dataset import FaceDataset, FaceRecord
 from fpbench.errors import BadInput
@@ -23,7 +22,9 @@ from fpbench.methods.erasablemask.networks import ErasableMaskNets
 from fpbench.methods.erasablemask.train import Curriculum, TrainSet
 from fpbench.methods.erasablemask.train import trainer as curriculum_trainer
 from fpbench.training import Trainer, seeded
-from fpbench.zoo.model import FaceModel, InputSpec, ModelCard
+from fpbench.zoo.model import FaceModel
+
+from toys import frozen_toy_model, write_gradient_face
 
 TOY = replace(
     profiles.MINI, name="toy", resolution=32, enc_dim=8, dec_dim=8, dis_dim=8, dis_fc_dim=16, max_dim=32,
@@ -54,12 +55,7 @@ def toy_surrogate(name: str, seed: int) -> FaceModel:
         nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.Tanh(), nn.Conv2d(8, 16, 3, 2, 1, bias=False), nn.Tanh(),
         nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(64, 16, bias=False),
     )
-    spec = InputSpec(size=32, scale=1.0, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
-    card = ModelCard(name=name, architecture="toy", embedding_dim=16, input=spec)
-    model = FaceModel(backbone, card).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
+    return frozen_toy_model(backbone, name)
 
 
 @pytest.fixture(scope="session")
@@ -71,13 +67,9 @@ def surrogates() -> list[FaceModel]:
 def dataset(tmp_path_factory) -> FaceDataset:
     root = tmp_path_factory.mktemp("toyfaces")
     rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:48, 0:48] / 47.0
     records = []
     for i in range(10):
-        base = np.stack([xx * rng.random(), yy * rng.random(), np.full_like(xx, rng.random())], -1)
-        img = np.clip(base + rng.normal(0, 0.05, base.shape), 0, 1)
-        path = Path(root) / f"{i}.png"
-        Image.fromarray((img * 255).astype(np.uint8)).save(path)
+        path = write_gradient_face(Path(root) / f"{i}.png", rng, 48)
         records.append(FaceRecord(
             id=f"r{i}", identity=f"p{i % 4}", role="train" if i < 8 else "target", split="train" if i < 8 else "test",
             crops={48: path}, attributes={"Male": 1 if i % 2 else -1, "Young": -1 if i % 3 else 1, "Smiling": 1},
